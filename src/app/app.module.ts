@@ -1,0 +1,38 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AuthModule } from '../auth/auth.module';
+import { HttpErrorFilter } from '../common/errors/http-error.filter';
+import { RouteIndex } from '../common/errors/route-index';
+import { validationErrorFactory } from '../common/validation';
+import { AppConfig, Role } from '../config/config';
+import { AppConfigModule } from '../config/app-config.module';
+import { DatabaseModule } from '../database/database.module';
+import { HealthModule } from '../health/health.module';
+import { RedisModule } from '../redis/redis.module';
+import { UsersModule } from '../users/users.module';
+import { WorkerModule } from './worker.module';
+
+/** The HTTP API: both faces and health. Never runs jobs (ghostfolio #6914: a long job must not stall the API). */
+@Module({
+  imports: [UsersModule, AuthModule, HealthModule],
+  providers: [
+    RouteIndex,
+    { provide: APP_FILTER, useClass: HttpErrorFilter },
+    {
+      provide: APP_PIPE,
+      useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, exceptionFactory: validationErrorFactory }),
+    },
+  ],
+})
+export class ApiModule {}
+
+/** The root module of a process: config, Postgres and Redis for every role, then the API and/or the worker. */
+@Module({})
+export class AppModule {
+  static forRole(role: Role, config: AppConfig): DynamicModule {
+    const imports: DynamicModule['imports'] = [AppConfigModule.forRoot(config), DatabaseModule, RedisModule];
+    if (role !== 'worker') imports.push(ApiModule);
+    if (role !== 'api') imports.push(WorkerModule);
+    return { module: AppModule, imports };
+  }
+}

@@ -1,0 +1,30 @@
+// Owns login, bearer-token checking (the global AuthGuard), logout and access tokens. Depends on users/.
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppConfig } from '../config/config';
+import { UsersModule } from '../users/users.module';
+import { AuthController } from './auth.controller';
+import { AuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { CredentialsRepository } from './credentials.repository';
+import { JwtStrategy } from './jwt.strategy';
+import { TokensController } from './tokens.controller';
+
+@Module({
+  imports: [
+    UsersModule,
+    PassportModule,
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } }),
+    }),
+    // Login attempts: 10 a minute per client address (the ThrottlerGuard is applied to the login route only).
+    ThrottlerModule.forRoot([{ ttl: 60_000, limit: 10 }]),
+  ],
+  controllers: [AuthController, TokensController],
+  providers: [AuthService, CredentialsRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],
+})
+export class AuthModule {}

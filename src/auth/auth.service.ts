@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { createHash } from 'node:crypto';
+import { AuthUser, mayActOn } from '../common/auth-user';
+import { parseDuration } from '../common/duration';
+import { PermissionDeniedError, ValidationFailedError } from '../common/errors/domain-error';
+import { Page } from '../common/pagination';
+import { verifyPassword } from '../users/password';
+import { UserEntity } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import { AccessTokenEntity } from './access-token.entity';
+import { CreateTokenDto, LoginDto } from './auth.dto';
+import { InvalidCredentialsError, TokenNotFoundError, UnauthenticatedError, UserNotActiveError } from './auth.errors';
+import { CredentialsRepository } from './credentials.repository';
+
+export const LOGIN_TTL_SECONDS = 7 * 86400;
+const DEFAULT_TOKEN_SECONDS = 30 * 86400;
+const MAX_TOKEN_SECONDS = 365 * 86400;
+
+/** Claims of our bearer tokens: `sid` for a login session, `tid` for an access token. */
+export interface TokenClaims {
+  sub: number;
+  sid?: number;
+  tid?: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly credentials: CredentialsRepository,
+    private readonly jwt: JwtService,
+  ) {}
+
+  /** Same 401 text for an unknown user and a wrong password; 403 for a correct password of an inactive user. */
+  async login(dto: LoginDto): Promise<{ token: string; user: UserEntity }> {
+    const user = await this.users.findByUsername(dto.username);
+    const ok = await verifyPassword(dto.password, user?.passwordHash);
+    if (!user || !ok) throw new InvalidCredentialsError();
+    if (!user.active) throw new UserNotActiveError();
+    const session = await this.credentials.createSession(user.id, new Date(Date.now() + LOGIN_TTL_SECONDS * 1000));
+    const token = await this.jwt.signAsync({ sub: user.id, sid: session.id } satisfies TokenClaims, { expiresIn: LOGIN_TTL_SECONDS });
+    await this.users.touchLastAuth(user.id);
+    return { token, user: await this.users.get(user.id) };
+  }
+
+  async logout(user: AuthUser): Promise<void> {
+    if (user.sessionId !== undefined) await this.credentials.revokeSession(user.sessionId);
+  }
+
+  /**
+   * Turns verified claims into the caller. An inactive user is refused first (403), so the caller learns why even when
+   * deactivation has also revoked the token; then a missing, revoked or expired session/token is 401.
+   */
+  async authenticate(claims: TokenClaims, rawToken: string): Promise<AuthUser> {
+    const kind = claims.tid !== undefined ? 'token' : 'session';
+    const credentialId = claims.tid ?? claims.sid;
+    if (typeof claims.sub !== 'number' || typeof credentialId !== 'number') throw new UnauthenticatedError('invalid credentials');
+    const row = await this.credentials.findForAuth(claims.sub, kind, credentialId);
+    if (!row) throw new UnauthenticatedError('invalid credentials');
+    if (!row.active) throw new UserNotActiveError();
+    if (!row.credentialFound || row.expired) throw new UnauthenticatedError('invalid credentials');
+    if (kind === 'token') {
+      if (row.revoked) throw new UnauthenticatedError('user access token revoked');
+      if (row.tokenHash !== sha256(rawToken)) throw new UnauthenticatedError('invalid credentials');
+      void this.credentials.touchToken(credentialId).catch(() => undefined);
+      return { id: row.id, username: row.username, admin: row.admin };
+    }
+    if (row.revoked) throw new UnauthenticatedError('invalid credentials');
+    return { id: row.id, username: row.username, admin: row.admin, sessionId: credentialId };
+  }
+
+  async createToken(actor: AuthUser, dto: CreateTokenDto): Promise<{ token: string; tokenId: number }> {
+    const userId = dto.userId ?? actor.id;
+    if (userId !== actor.id && !actor.admin) throw new PermissionDeniedError('only admins may create tokens for other users');
+    await this.users.get(userId);
+    const seconds = dto.lifespan === undefined ? DEFAULT_TOKEN_SECONDS : parseDuration(dto.lifespan);
+    if (seconds === null || seconds <= 0 || seconds > MAX_TOKEN_SECONDS) {
+      throw new ValidationFailedError({ lifespan: ['lifespan must be between 1s and 365d'] }, 'lifespan must be between 1s and 365d');
+    }
+    const row = await this.credentials.insertToken(userId, dto.description ?? '', new Date(Date.now() + seconds * 1000));
+    const token = await this.jwt.signAsync({ sub: userId, tid: row.id } satisfies TokenClaims, { expiresIn: seconds });
+    await this.credentials.setTokenHash(row.id, sha256(token));
+    return { token, tokenId: row.id };
+  }
+
+  listTokens(actor: AuthUser, order: 'asc' | 'desc', offset: number, limit: number): Promise<Page<AccessTokenEntity>> {
+    return this.credentials.listTokens(actor.admin ? undefined : actor.id, order, offset, limit);
+  }
+
+  async revokeToken(actor: AuthUser, id: number): Promise<void> {
+    const token = await this.credentials.findToken(id);
+    if (!token || !mayActOn(actor, token.userId)) throw new TokenNotFoundError(id);
+    await this.credentials.revokeToken(id);
+  }
+}

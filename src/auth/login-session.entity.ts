@@ -1,0 +1,22 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { UserEntity } from '../users/user.entity';
+
+/** One row per login token; logout (or a password change, or deactivation) sets revoked_at. */
+@Entity('login_session')
+export class LoginSessionEntity {
+  @PrimaryGeneratedColumn() id: number;
+
+  @Index('IDX_login_session_user_id')
+  @Column({ name: 'user_id', type: 'int' })
+  userId: number;
+
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: UserEntity;
+
+  @Column({ name: 'created_at', type: 'timestamptz', precision: 3, default: () => 'now()' }) createdAt: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz', precision: 3 }) expiresAt: Date;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', precision: 3, nullable: true }) revokedAt: Date | null;
+}

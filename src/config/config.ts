@@ -1,0 +1,134 @@
+// Owns the process configuration: the only module that reads process.env. Everything else injects AppConfig.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+export const ROLES = ['api', 'worker', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toBool = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  return value; // left as a string so IsBoolean names the variable
+};
+
+/** The environment as validated at boot. Field names are the variable names. */
+class EnvSchema {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @IsString() HOST?: string;
+  @IsOptional() @IsIn(ROLES) ALIDADE_ROLE?: Role;
+  @IsOptional() @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
+  @IsOptional() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' }) DATABASE_URL?: string;
+  @IsOptional() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' }) REDIS_URL?: string;
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_:.-]+$/) REDIS_PREFIX?: string;
+  @IsOptional() @IsString() DATA_DIR?: string;
+  @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' }) JWT_SECRET?: string;
+  @IsOptional() @IsString() @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' }) ADMIN_PASSWORD?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() AUTH_DISABLED?: boolean;
+  @IsOptional() @IsString() WORKER_QUEUES?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) WORKER_CONCURRENCY?: number;
+  @IsOptional() @IsString() JOB_WORKDIR?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() KEEP_JOB_WORKDIRS?: boolean;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) MAX_WORKFLOW_BYTES?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) MAX_PLUGIN_BYTES?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) MAX_EXTRACTED_BYTES?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) MAX_ARCHIVE_ENTRIES?: number;
+  @IsOptional() @IsString() BUILTIN_PLUGINS_DIR?: string;
+  @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL?: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Typed, validated configuration. Injected as a provider (AppConfigModule). */
+export class AppConfig {
+  role: Role;
+  production: boolean;
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  redisPrefix: string;
+  dataDir: string;
+  jwtSecret: string;
+  adminPassword?: string;
+  authDisabled: boolean;
+  /** Queue names this worker serves; undefined = all queues. */
+  workerQueues?: string[];
+  workerConcurrency: number;
+  jobWorkdir: string;
+  keepJobWorkdirs: boolean;
+  maxWorkflowBytes: number;
+  maxPluginBytes: number;
+  maxExtractedBytes: number;
+  maxArchiveEntries: number;
+  builtinPluginsDir: string;
+  logLevel: string;
+  /** Environment passed to jobs: PATH and locale only, never server secrets. */
+  jobBaseEnv: Record<string, string>;
+}
+
+const MiB = 1024 * 1024;
+
+/** Validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: string): AppConfig {
+  const raw = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  if (roleArg !== undefined) raw.ALIDADE_ROLE = roleArg;
+  const parsed = plainToInstance(EnvSchema, raw);
+  const errors = validateSync(parsed, { whitelist: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const production = parsed.NODE_ENV === 'production';
+  const dataDir = resolve(parsed.DATA_DIR ?? './data');
+  if (production && !parsed.JWT_SECRET) throw new ConfigError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  const config = new AppConfig();
+  Object.assign(config, {
+    role: parsed.ALIDADE_ROLE ?? 'all',
+    production,
+    port: parsed.PORT ?? 3000,
+    host: parsed.HOST ?? '0.0.0.0',
+    databaseUrl: parsed.DATABASE_URL,
+    redisUrl: parsed.REDIS_URL,
+    redisPrefix: parsed.REDIS_PREFIX ?? 'alidade',
+    dataDir,
+    jwtSecret: parsed.JWT_SECRET ?? '',
+    adminPassword: parsed.ADMIN_PASSWORD,
+    authDisabled: parsed.AUTH_DISABLED ?? false,
+    workerQueues: parsed.WORKER_QUEUES ? parsed.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean) : undefined,
+    workerConcurrency: parsed.WORKER_CONCURRENCY ?? 1,
+    jobWorkdir: resolve(parsed.JOB_WORKDIR ?? join(dataDir, 'jobs')),
+    keepJobWorkdirs: parsed.KEEP_JOB_WORKDIRS ?? false,
+    maxWorkflowBytes: parsed.MAX_WORKFLOW_BYTES ?? 100 * MiB,
+    maxPluginBytes: parsed.MAX_PLUGIN_BYTES ?? 10 * MiB,
+    maxExtractedBytes: parsed.MAX_EXTRACTED_BYTES ?? 1024 * MiB,
+    maxArchiveEntries: parsed.MAX_ARCHIVE_ENTRIES ?? 10_000,
+    builtinPluginsDir: resolve(parsed.BUILTIN_PLUGINS_DIR ?? join(__dirname, '..', '..', 'plugins')),
+    logLevel: parsed.LOG_LEVEL ?? 'log',
+    jobBaseEnv: pickJobEnv(env),
+  } satisfies AppConfig);
+  return config;
+}
+
+/** JWT_SECRET unset (development): generate one into DATA_DIR so tokens survive restarts. */
+export function ensureJwtSecret(config: AppConfig): void {
+  if (config.jwtSecret) return;
+  const file = join(config.dataDir, 'jwt-secret');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  config.jwtSecret = readFileSync(file, 'utf8').trim();
+}
+
+const JOB_ENV_KEYS = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'HOME', 'TMPDIR', 'PYTHONUNBUFFERED'];
+function pickJobEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of JOB_ENV_KEYS) if (env[k]) out[k] = env[k]!;
+  out.PATH ??= '/usr/local/bin:/usr/bin:/bin';
+  return out;
+}

@@ -1,0 +1,4 @@
+// Every migration, in order. Add new ones at the end.
+import { UsersAndAuth1764500000000 } from './migrations/1764500000000-users-and-auth';
+
+export const MIGRATIONS: Function[] = [UsersAndAuth1764500000000];

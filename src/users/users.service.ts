@@ -1,0 +1,116 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AuthUser } from '../common/auth-user';
+import { PermissionDeniedError } from '../common/errors/domain-error';
+import { Page } from '../common/pagination';
+import { toIso } from '../common/time';
+import { AppConfig } from '../config/config';
+import { hashPassword, verifyPassword } from './password';
+import { UserEntity } from './user.entity';
+import { ChangePasswordDto, CreateUserDto, PatchUserDto, UserDto, UsersQueryDto } from './users.dto';
+import { UserAlreadyExistsError, UserNotFoundError, WrongPasswordError } from './users.errors';
+import { UsersRepository } from './users.repository';
+
+export const BOOTSTRAP_ADMIN = 'admin';
+
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(UsersService.name);
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly config: AppConfig,
+    @InjectDataSource() private readonly ds: DataSource,
+  ) {}
+
+  /** First start with no users: create `admin` with ADMIN_PASSWORD, or a random password printed once. */
+  async onApplicationBootstrap(): Promise<void> {
+    if ((await this.users.count()) > 0) return;
+    const password = this.config.adminPassword ?? randomBytes(12).toString('base64url');
+    const created = await this.users.insert({ username: BOOTSTRAP_ADMIN, passwordHash: await hashPassword(password), admin: true, active: true });
+    if (created && !this.config.adminPassword) {
+      this.logger.warn(`created user "${BOOTSTRAP_ADMIN}" with the generated password: ${password}  (shown once; change it)`);
+    } else if (created) {
+      this.logger.log(`created user "${BOOTSTRAP_ADMIN}" with the password from ADMIN_PASSWORD`);
+    }
+  }
+
+  async get(id: number): Promise<UserEntity> {
+    const user = await this.users.findById(id);
+    if (!user) throw new UserNotFoundError(id);
+    return user;
+  }
+
+  findByUsername(username: string): Promise<UserEntity | null> {
+    return this.users.findByUsername(username);
+  }
+
+  /** The user AUTH_DISABLED acts as. */
+  async bootstrapAdmin(): Promise<UserEntity> {
+    const user = await this.users.findByUsername(BOOTSTRAP_ADMIN);
+    if (!user) throw new UserNotFoundError(BOOTSTRAP_ADMIN);
+    return user;
+  }
+
+  list(q: UsersQueryDto): Promise<Page<UserEntity>> {
+    return this.users.list({ name: q.name, admin: q.admin, active: q.active }, q.sortBy ?? 'id', q.orderBy ?? 'asc', q.offset ?? 0, q.limit ?? 100);
+  }
+
+  async create(dto: CreateUserDto): Promise<UserEntity> {
+    const created = await this.users.insert({
+      username: dto.username,
+      displayName: dto.displayName ?? null,
+      passwordHash: await hashPassword(dto.password),
+      admin: dto.admin ?? false,
+      active: dto.active ?? true,
+    });
+    if (!created) throw new UserAlreadyExistsError(dto.username);
+    return created;
+  }
+
+  /** Admins may change anything; a user may change only their own displayName. Deactivation revokes every token. */
+  async patch(actor: AuthUser, id: number, dto: PatchUserDto): Promise<UserEntity> {
+    const user = await this.get(id);
+    const adminFields = dto.admin !== undefined || dto.active !== undefined;
+    if (!actor.admin && (adminFields || actor.id !== id)) throw new PermissionDeniedError('only admins may change other users, admin or active');
+    await this.ds.transaction(async (em) => {
+      await this.users.update(id, { displayName: dto.displayName ?? user.displayName, admin: dto.admin ?? user.admin, active: dto.active ?? user.active }, em);
+      if (dto.active === false && user.active) await this.users.revokeCredentials(id, true, em);
+    });
+    return this.get(id);
+  }
+
+  /** Self (with the old password) or an admin. Revokes that user's login tokens. */
+  async changePassword(actor: AuthUser, id: number, dto: ChangePasswordDto): Promise<void> {
+    const user = await this.get(id);
+    if (actor.id === id) {
+      if (!dto.oldPassword || !(await verifyPassword(dto.oldPassword, user.passwordHash))) throw new WrongPasswordError();
+    } else if (!actor.admin) {
+      throw new PermissionDeniedError('only admins may change another user\'s password');
+    }
+    const passwordHash = await hashPassword(dto.password);
+    await this.ds.transaction(async (em) => {
+      await this.users.update(id, { passwordHash }, em);
+      await this.users.revokeCredentials(id, false, em);
+    });
+  }
+
+  touchLastAuth(id: number): Promise<void> {
+    return this.users.touchLastAuth(id);
+  }
+}
+
+export function toUserDto(u: UserEntity): UserDto {
+  return {
+    id: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    admin: u.admin,
+    active: u.active,
+    createdAt: toIso(u.createdAt)!,
+    modifiedAt: toIso(u.modifiedAt)!,
+    lastAuthAt: toIso(u.lastAuthAt),
+  };
+}
