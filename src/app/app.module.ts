@@ -7,6 +7,8 @@ import { validationErrorFactory } from '../common/validation';
 import { AppConfig, Role } from '../config/config';
 import { AppConfigModule } from '../config/app-config.module';
 import { DatabaseModule } from '../database/database.module';
+import { ExperimentsModule } from '../experiments/experiments.module';
+import { QueuesModule } from '../queues/queues.module';
 import { HealthModule } from '../health/health.module';
 import { RedisModule } from '../redis/redis.module';
 import { UsersModule } from '../users/users.module';
@@ -14,7 +16,7 @@ import { WorkerModule } from './worker.module';
 
 /** The HTTP API: both faces and health. Never runs jobs (ghostfolio #6914: a long job must not stall the API). */
 @Module({
-  imports: [UsersModule, AuthModule, HealthModule],
+  imports: [UsersModule, AuthModule, HealthModule, ExperimentsModule, QueuesModule],
   providers: [
     RouteIndex,
     { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -21,8 +21,8 @@ import { TokensController } from './tokens.controller';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } }),
     }),
-    // Login attempts: 10 a minute per client address (the ThrottlerGuard is applied to the login route only).
-    ThrottlerModule.forRoot([{ ttl: 60_000, limit: 10 }]),
+    // Login attempts: LOGIN_RATE_LIMIT (10) a minute per client address; the ThrottlerGuard is on the login route only.
+    ThrottlerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => [{ ttl: 60_000, limit: config.loginRateLimit }] }),
   ],
   controllers: [AuthController, TokensController],
   providers: [AuthService, CredentialsRepository, JwtStrategy, { provide: APP_GUARD, useClass: AuthGuard }],

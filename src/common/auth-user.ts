@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 
-/** Who is calling: set on the request by the global auth guard. */
-export interface AuthUser {
+/** Who is calling: set on the request by the global auth guard. (A class, so decorated signatures can name it.) */
+export class AuthUser {
   id: number;
   username: string;
   admin: boolean;

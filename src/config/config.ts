@@ -29,6 +29,7 @@ class EnvSchema {
   @IsOptional() @IsString() @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' }) JWT_SECRET?: string;
   @IsOptional() @IsString() @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' }) ADMIN_PASSWORD?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() AUTH_DISABLED?: boolean;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) LOGIN_RATE_LIMIT?: number;
   @IsOptional() @IsString() WORKER_QUEUES?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) WORKER_CONCURRENCY?: number;
   @IsOptional() @IsString() JOB_WORKDIR?: string;
@@ -56,6 +57,8 @@ export class AppConfig {
   jwtSecret: string;
   adminPassword?: string;
   authDisabled: boolean;
+  /** Login attempts allowed per client address per minute. */
+  loginRateLimit: number;
   /** Queue names this worker serves; undefined = all queues. */
   workerQueues?: string[];
   workerConcurrency: number;
@@ -99,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     jwtSecret: parsed.JWT_SECRET ?? '',
     adminPassword: parsed.ADMIN_PASSWORD,
     authDisabled: parsed.AUTH_DISABLED ?? false,
+    loginRateLimit: parsed.LOGIN_RATE_LIMIT ?? 10,
     workerQueues: parsed.WORKER_QUEUES ? parsed.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean) : undefined,
     workerConcurrency: parsed.WORKER_CONCURRENCY ?? 1,
     jobWorkdir: resolve(parsed.JOB_WORKDIR ?? join(dataDir, 'jobs')),
@@ -107,7 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     maxPluginBytes: parsed.MAX_PLUGIN_BYTES ?? 10 * MiB,
     maxExtractedBytes: parsed.MAX_EXTRACTED_BYTES ?? 1024 * MiB,
     maxArchiveEntries: parsed.MAX_ARCHIVE_ENTRIES ?? 10_000,
-    builtinPluginsDir: resolve(parsed.BUILTIN_PLUGINS_DIR ?? join(__dirname, '..', '..', 'plugins')),
+    builtinPluginsDir: resolve(parsed.BUILTIN_PLUGINS_DIR ?? join(__dirname, '..', '..', 'task-plugins', 'dioptra_builtins')),
     logLevel: parsed.LOG_LEVEL ?? 'log',
     jobBaseEnv: pickJobEnv(env),
   } satisfies AppConfig);

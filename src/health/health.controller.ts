@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/auth-user';
@@ -17,9 +17,10 @@ export class HealthController {
 
   /** Liveness: the process answers (Dioptra's body). */
   @Get()
+  @Header('Content-Type', 'application/json')
   @ApiOkResponse({ schema: { type: 'string', example: 'healthy' } })
   live(): string {
-    return 'healthy';
+    return JSON.stringify('healthy');
   }
 
   /** Readiness: Postgres and Redis both answer; 503 when either is down. */

@@ -1,0 +1,10 @@
+// Owns experiments: rows, names, archive rules, ownership. Must not import jobs/ (jobs depends on experiments).
+import { Module } from '@nestjs/common';
+import { ExperimentsRepository } from './experiments.repository';
+import { ExperimentsService } from './experiments.service';
+
+@Module({
+  providers: [ExperimentsRepository, ExperimentsService],
+  exports: [ExperimentsService],
+})
+export class ExperimentsModule {}

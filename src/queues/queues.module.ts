@@ -1,0 +1,10 @@
+// Owns queues: rows, names, locks. Must not import jobs/ (jobs depends on queues).
+import { Module } from '@nestjs/common';
+import { QueuesRepository } from './queues.repository';
+import { QueuesService } from './queues.service';
+
+@Module({
+  providers: [QueuesRepository, QueuesService],
+  exports: [QueuesService],
+})
+export class QueuesModule {}

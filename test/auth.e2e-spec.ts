@@ -1,0 +1,240 @@
+import { ADMIN_PASSWORD, bearer, createUser, login, startApp, TestApp } from './utils/harness';
+
+describe('auth, users and tokens (/api/v1)', () => {
+  let t: TestApp;
+  let admin: string;
+
+  beforeAll(async () => {
+    t = await startApp();
+    admin = await login(t, 'admin', ADMIN_PASSWORD);
+  });
+  afterAll(() => t.close());
+
+  describe('login', () => {
+    it('returns {token, user} for the bootstrap admin', async () => {
+      const res = await t.http().post('/api/v1/auth/login').send({ username: 'admin', password: ADMIN_PASSWORD }).expect(200);
+      expect(typeof res.body.token).toBe('string');
+      expect(res.body.user).toMatchObject({ id: 1, username: 'admin', admin: true, active: true, displayName: null });
+      expect(res.body.user.lastAuthAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Object.keys(res.body.user).sort()).toEqual(['active', 'admin', 'createdAt', 'displayName', 'id', 'lastAuthAt', 'modifiedAt', 'username']);
+    });
+
+    it('answers 401 "invalid credentials" for a wrong password and for an unknown user alike', async () => {
+      const wrong = await t.http().post('/api/v1/auth/login').send({ username: 'admin', password: 'not-the-password' }).expect(401);
+      const unknown = await t.http().post('/api/v1/auth/login').send({ username: 'nobody', password: 'whatever1' }).expect(401);
+      expect(wrong.body).toEqual({ statusCode: 401, error: 'Unauthorized', code: 'INVALID_CREDENTIALS', message: 'invalid credentials' });
+      expect(unknown.body).toEqual(wrong.body);
+    });
+
+    it('rejects a body without a password with field messages', async () => {
+      const res = await t.http().post('/api/v1/auth/login').send({ username: 'admin' }).expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.details.fields.password).toEqual(expect.arrayContaining([expect.stringContaining('password')]));
+    });
+
+    it('rejects malformed JSON with a 400, not a 500', async () => {
+      const res = await t.http().post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"username": ').expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    });
+  });
+
+  describe('bearer tokens', () => {
+    it('GET /api/v1/me needs a token: 401 "token missing" without, 401 with a forged one, 200 with a real one', async () => {
+      const none = await t.http().get('/api/v1/me').expect(401);
+      expect(none.body).toMatchObject({ code: 'UNAUTHENTICATED', message: 'token missing' });
+      await t.http().get('/api/v1/me').set(bearer('not.a.token')).expect(401);
+      await t.http().get('/api/v1/me').set({ Authorization: `Basic ${admin}` }).expect(401);
+      const me = await t.http().get('/api/v1/me').set(bearer(admin)).expect(200);
+      expect(me.body.user.username).toBe('admin');
+      const same = await t.http().get('/api/v1/auth/user').set(bearer(admin)).expect(200);
+      expect(same.body).toEqual(me.body);
+    });
+
+    it('logout revokes the login token in use and only that one', async () => {
+      const a = await login(t, 'admin', ADMIN_PASSWORD);
+      const b = await login(t, 'admin', ADMIN_PASSWORD);
+      expect(await t.http().post('/api/v1/auth/logout').set(bearer(a)).expect(200).then((r) => r.body)).toEqual({});
+      await t.http().get('/api/v1/me').set(bearer(a)).expect(401);
+      await t.http().get('/api/v1/me').set(bearer(b)).expect(200);
+    });
+  });
+
+  describe('users', () => {
+    it('admins create users; duplicates (any case) are 409; bad usernames and short passwords are 400 with field messages', async () => {
+      const res = await t.http().post('/api/v1/users').set(bearer(admin)).send({ username: 'alice', password: 'alice-password', displayName: 'Alice' }).expect(201);
+      expect(res.body.user).toMatchObject({ username: 'alice', displayName: 'Alice', admin: false, active: true });
+      const dup = await t.http().post('/api/v1/users').set(bearer(admin)).send({ username: 'ALICE', password: 'whatever-123' }).expect(409);
+      expect(dup.body.code).toBe('USER_ALREADY_EXISTS');
+      const bad = await t.http().post('/api/v1/users').set(bearer(admin)).send({ username: 'a b', password: 'short' }).expect(400);
+      expect(Object.keys(bad.body.details.fields).sort()).toEqual(['password', 'username']);
+      const extra = await t.http().post('/api/v1/users').set(bearer(admin)).send({ username: 'zed', password: 'zed-password', role: 'root' }).expect(400);
+      expect(extra.body.details.fields.role).toEqual(['role is not an accepted field']);
+    });
+
+    it('non-admins get 403 on admin routes and may only change their own displayName', async () => {
+      const bob = await createUser(t, admin, 'bob');
+      const list = await t.http().get('/api/v1/users').set(bearer(bob.token)).expect(403);
+      expect(list.body).toMatchObject({ statusCode: 403, error: 'Forbidden', code: 'PERMISSION_DENIED' });
+      await t.http().post('/api/v1/users').set(bearer(bob.token)).send({ username: 'mallory', password: 'mallory-pass' }).expect(403);
+      await t.http().patch(`/api/v1/users/${bob.id}`).set(bearer(bob.token)).send({ admin: true }).expect(403);
+      await t.http().patch('/api/v1/users/1').set(bearer(bob.token)).send({ displayName: 'pwned' }).expect(403);
+      const own = await t.http().patch(`/api/v1/users/${bob.id}`).set(bearer(bob.token)).send({ displayName: 'Bob B.' }).expect(200);
+      expect(own.body.user.displayName).toBe('Bob B.');
+      await t.http().get(`/api/v1/users/${bob.id}`).set(bearer(bob.token)).expect(200);
+      await t.http().get('/api/v1/users/99999').set(bearer(bob.token)).expect(404);
+      const badId = await t.http().get('/api/v1/users/abc').set(bearer(bob.token)).expect(400);
+      expect(badId.body.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('lists users with filters, sorting and pagination', async () => {
+      await createUser(t, admin, 'carol');
+      const res = await t.http().get('/api/v1/users?name=car&active=true&sortBy=username&orderBy=desc').set(bearer(admin)).expect(200);
+      expect(res.body.users.map((u: { username: string }) => u.username)).toEqual(['carol']);
+      expect(res.body.pagination).toEqual({ offset: 0, limit: 100, startIndex: 0, endIndex: 1, total: 1 });
+      const admins = await t.http().get('/api/v1/users?admin=true').set(bearer(admin)).expect(200);
+      expect(admins.body.users.every((u: { admin: boolean }) => u.admin)).toBe(true);
+      const last = await t.http().get('/api/v1/users?offset=-1&limit=1').set(bearer(admin)).expect(200);
+      expect(last.body.pagination.startIndex).toBe(last.body.pagination.total - 1);
+      const past = await t.http().get('/api/v1/users?offset=1000').set(bearer(admin)).expect(200);
+      expect(past.body.users).toEqual([]);
+      expect(past.body.pagination.startIndex).toBe(past.body.pagination.total);
+      await t.http().get('/api/v1/users?limit=1001').set(bearer(admin)).expect(400);
+      await t.http().get('/api/v1/users?admin=yes').set(bearer(admin)).expect(400);
+      await t.http().get('/api/v1/users?sortBy=password').set(bearer(admin)).expect(400);
+    });
+
+    it('a deactivated user gets 403 "user is not active" on login and with old tokens; reactivation needs a new login', async () => {
+      const dave = await createUser(t, admin, 'dave');
+      const tok = await t.http().post('/api/v1/tokens').set(bearer(dave.token)).send({ description: 'ci' }).expect(201);
+      await t.http().patch(`/api/v1/users/${dave.id}`).set(bearer(admin)).send({ active: false }).expect(200);
+      const denied = await t.http().get('/api/v1/me').set(bearer(dave.token)).expect(403);
+      expect(denied.body).toMatchObject({ code: 'USER_NOT_ACTIVE', message: 'user is not active' });
+      await t.http().get('/api/v1/me').set(bearer(tok.body.token)).expect(403);
+      const loginRes = await t.http().post('/api/v1/auth/login').send({ username: 'dave', password: 'dave-password' }).expect(403);
+      expect(loginRes.body.message).toBe('user is not active');
+      await t.http().patch(`/api/v1/users/${dave.id}`).set(bearer(admin)).send({ active: true }).expect(200);
+      await t.http().get('/api/v1/me').set(bearer(dave.token)).expect(401);
+      await t.http().get('/api/v1/me').set(bearer(tok.body.token)).expect(401);
+    });
+
+    it('password change: self needs oldPassword, admins do not; login tokens are revoked', async () => {
+      const erin = await createUser(t, admin, 'erin');
+      const wrong = await t.http().post(`/api/v1/users/${erin.id}/password`).set(bearer(erin.token)).send({ password: 'new-password-1', oldPassword: 'nope-nope' }).expect(400);
+      expect(wrong.body.code).toBe('WRONG_PASSWORD');
+      await t.http().post(`/api/v1/users/${erin.id}/password`).set(bearer(erin.token)).send({ password: 'new-password-1', oldPassword: 'erin-password' }).expect(200, {});
+      await t.http().get('/api/v1/me').set(bearer(erin.token)).expect(401);
+      await t.http().post('/api/v1/auth/login').send({ username: 'erin', password: 'erin-password' }).expect(401);
+      const again = await login(t, 'erin', 'new-password-1');
+      await t.http().post('/api/v1/users/1/password').set(bearer(again)).send({ password: 'hijacked-1' }).expect(403);
+      await t.http().post(`/api/v1/users/${erin.id}/password`).set(bearer(admin)).send({ password: 'reset-by-admin' }).expect(200);
+    });
+  });
+
+  describe('access tokens', () => {
+    it('create (shown once), use, list, revoke', async () => {
+      const frank = await createUser(t, admin, 'frank');
+      const created = await t.http().post('/api/v1/tokens').set(bearer(frank.token)).send({ description: 'notebook', lifespan: '12h' }).expect(201);
+      expect(Object.keys(created.body).sort()).toEqual(['token', 'tokenId']);
+      const me = await t.http().get('/api/v1/me').set(bearer(created.body.token)).expect(200);
+      expect(me.body.user.username).toBe('frank');
+      const list = await t.http().get('/api/v1/tokens').set(bearer(frank.token)).expect(200);
+      expect(list.body.tokens).toHaveLength(1);
+      const tok = list.body.tokens[0];
+      expect(tok).toMatchObject({ id: created.body.tokenId, userId: frank.id, description: 'notebook', revokedAt: null });
+      expect(JSON.stringify(list.body)).not.toContain(created.body.token);
+      expect(new Date(tok.expiresAt).getTime() - new Date(tok.createdAt).getTime()).toBeGreaterThan(11.9 * 3600e3);
+      // access tokens survive logout of a login session
+      await t.http().post('/api/v1/auth/logout').set(bearer(created.body.token)).expect(200);
+      await t.http().get('/api/v1/me').set(bearer(created.body.token)).expect(200);
+      // other users cannot see or revoke it; admins can
+      const grace = await createUser(t, admin, 'grace');
+      await t.http().delete(`/api/v1/tokens/${created.body.tokenId}`).set(bearer(grace.token)).expect(404);
+      expect((await t.http().get('/api/v1/tokens').set(bearer(grace.token)).expect(200)).body.tokens).toEqual([]);
+      expect((await t.http().get('/api/v1/tokens').set(bearer(admin)).expect(200)).body.pagination.total).toBeGreaterThanOrEqual(1);
+      await t.http().delete(`/api/v1/tokens/${created.body.tokenId}`).set(bearer(frank.token)).expect(200, {});
+      const revoked = await t.http().get('/api/v1/me').set(bearer(created.body.token)).expect(401);
+      expect(revoked.body.message).toBe('user access token revoked');
+    });
+
+    it('refuses bad lifespans and tokens for others from non-admins', async () => {
+      const heidi = await createUser(t, admin, 'heidi');
+      await t.http().post('/api/v1/tokens').set(bearer(heidi.token)).send({ lifespan: '366d' }).expect(400);
+      await t.http().post('/api/v1/tokens').set(bearer(heidi.token)).send({ lifespan: 'forever' }).expect(400);
+      await t.http().post('/api/v1/tokens').set(bearer(heidi.token)).send({ lifespan: '0d' }).expect(400);
+      await t.http().post('/api/v1/tokens').set(bearer(heidi.token)).send({ userId: 1 }).expect(403);
+      const forHeidi = await t.http().post('/api/v1/tokens').set(bearer(admin)).send({ userId: heidi.id }).expect(201);
+      const me = await t.http().get('/api/v1/me').set(bearer(forHeidi.body.token)).expect(200);
+      expect(me.body.user.username).toBe('heidi');
+    });
+  });
+
+  describe('routing, docs and health', () => {
+    it('unknown /api routes answer JSON 404, wrong methods JSON 405', async () => {
+      const nf = await t.http().get('/api/v1/nothing-here').set(bearer(admin)).expect(404);
+      expect(nf.headers['content-type']).toMatch(/json/);
+      expect(nf.body.code).toBe('ROUTE_NOT_FOUND');
+      const anon = await t.http().get('/api/nothing').expect(404);
+      expect(anon.headers['content-type']).toMatch(/json/);
+      const wm = await t.http().put('/api/v1/auth/login').send({}).expect(405);
+      expect(wm.body.code).toBe('METHOD_NOT_ALLOWED');
+      expect(wm.headers.allow).toContain('POST');
+    });
+
+    it('serves the Swagger UI at / and the spec at /openapi.json and /swagger.json', async () => {
+      const ui = await t.http().get('/').expect(200);
+      expect(ui.text).toContain('swagger-ui');
+      const spec = await t.http().get('/openapi.json').expect(200);
+      expect(spec.body.openapi).toMatch(/^3\./);
+      expect(spec.body.paths['/api/v1/auth/login'].post).toBeDefined();
+      expect(spec.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+      const alias = await t.http().get('/swagger.json').expect(200);
+      expect(alias.body.paths).toEqual(spec.body.paths);
+    });
+
+    it('health: liveness is "healthy"; readiness checks Postgres and Redis', async () => {
+      expect((await t.http().get('/health').expect(200)).body).toBe('healthy');
+      const ready = await t.http().get('/health/ready').expect(200);
+      expect(ready.body.details).toMatchObject({ database: { status: 'up' }, redis: { status: 'up' } });
+    });
+  });
+});
+
+describe('readiness with Redis down', () => {
+  it('answers 503 naming redis', async () => {
+    const t = await startApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      const res = await t.http().get('/health/ready').expect(503);
+      expect(res.body.details.redis.status).toBe('down');
+      expect(res.body.details.database.status).toBe('up');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('login rate limit', () => {
+  it('the 11th attempt within a minute from one client gets 429 with Retry-After', async () => {
+    const t = await startApp({ env: { LOGIN_RATE_LIMIT: '10' } });
+    try {
+      for (let i = 0; i < 10; i++) await t.http().post('/api/v1/auth/login').send({ username: 'admin', password: 'wrong-password' }).expect(401);
+      const res = await t.http().post('/api/v1/auth/login').send({ username: 'admin', password: ADMIN_PASSWORD }).expect(429);
+      expect(res.body.code).toBe('TOO_MANY_REQUESTS');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('AUTH_DISABLED', () => {
+  it('acts as the bootstrap admin without a token', async () => {
+    const t = await startApp({ env: { AUTH_DISABLED: 'true' } });
+    try {
+      const me = await t.http().get('/api/v1/me').expect(200);
+      expect(me.body.user).toMatchObject({ username: 'admin', admin: true });
+      await t.http().get('/api/v1/users').expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
