@@ -88,7 +88,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
   }
   const production = parsed.NODE_ENV === 'production';
   const dataDir = resolve(parsed.DATA_DIR ?? './data');
-  if (production && !parsed.JWT_SECRET) throw new ConfigError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  // Only the HTTP roles sign and check tokens; a worker never needs the secret.
+  if (production && !parsed.JWT_SECRET && parsed.ALIDADE_ROLE !== 'worker') {
+    throw new ConfigError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
+  }
   const config = new AppConfig();
   Object.assign(config, {
     role: parsed.ALIDADE_ROLE ?? 'all',
@@ -120,7 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
 
 /** JWT_SECRET unset (development): generate one into DATA_DIR so tokens survive restarts. */
 export function ensureJwtSecret(config: AppConfig): void {
-  if (config.jwtSecret) return;
+  if (config.jwtSecret || config.role === 'worker') return;
   const file = join(config.dataDir, 'jwt-secret');
   if (!existsSync(file)) {
     mkdirSync(config.dataDir, { recursive: true });
