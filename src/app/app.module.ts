@@ -7,16 +7,19 @@ import { validationErrorFactory } from '../common/validation';
 import { AppConfig, Role } from '../config/config';
 import { AppConfigModule } from '../config/app-config.module';
 import { DatabaseModule } from '../database/database.module';
+import { DioptraModule } from '../dioptra/dioptra.module';
 import { ExperimentsModule } from '../experiments/experiments.module';
 import { QueuesModule } from '../queues/queues.module';
 import { HealthModule } from '../health/health.module';
+import { JobsApiModule } from '../jobs/jobs-api.module';
 import { RedisModule } from '../redis/redis.module';
+import { TaskPluginsApiModule } from '../task-plugins/task-plugins-api.module';
 import { UsersModule } from '../users/users.module';
 import { WorkerModule } from './worker.module';
 
 /** The HTTP API: both faces and health. Never runs jobs (ghostfolio #6914: a long job must not stall the API). */
 @Module({
-  imports: [UsersModule, AuthModule, HealthModule, ExperimentsModule, QueuesModule],
+  imports: [UsersModule, AuthModule, HealthModule, ExperimentsModule, QueuesModule, TaskPluginsApiModule, JobsApiModule, DioptraModule],
   providers: [
     RouteIndex,
     { provide: APP_FILTER, useClass: HttpErrorFilter },

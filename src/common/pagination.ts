@@ -7,11 +7,19 @@ export const MAX_LIMIT = 1000;
 
 /** Query parameters shared by every v1 list (API.md §1.2). Resource DTOs extend it and add sortBy and filters. */
 export class PageQueryDto {
-  /** Rows to skip; negative counts from the end. */
-  @IsOptional() @Type(() => Number) @IsInt() offset?: number = 0;
+  @ApiPropertyOptional({ description: 'Rows to skip; negative counts from the end.', default: 0, type: Number })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  offset?: number = 0;
 
-  /** Rows per page, 1..1000. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_LIMIT) limit?: number = DEFAULT_LIMIT;
+  @ApiPropertyOptional({ description: 'Rows per page, 1..1000.', default: DEFAULT_LIMIT, minimum: 1, maximum: MAX_LIMIT, type: Number })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_LIMIT)
+  limit?: number = DEFAULT_LIMIT;
 
   @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'asc' })
   @IsOptional()

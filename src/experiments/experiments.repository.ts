@@ -1,7 +1,41 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { DataSource, EntityManager, IsNull, QueryFailedError, SelectQueryBuilder } from 'typeorm';
+import { Page, pageWindow } from '../common/pagination';
+import { escapeLike } from '../common/sql';
 import { ExperimentEntity } from './experiment.entity';
+
+export const EXPERIMENT_STATES = ['STATE_ACTIVE', 'STATE_COMPLETED', 'STATE_ERROR', 'STATE_CANCELED'] as const;
+export type ExperimentState = (typeof EXPERIMENT_STATES)[number];
+
+/** What an experiment's jobs say about it (API.md §3). */
+export interface ExperimentStats {
+  state: ExperimentState;
+  numTrials: number;
+  progress: number;
+  endTime: Date | null;
+}
+
+export interface ExperimentFilter {
+  name?: string;
+  archived?: boolean;
+  labels?: string[];
+  /** Owner usernames (case-insensitive). */
+  users?: string[];
+  states?: ExperimentState[];
+}
+
+export type ExperimentSort = 'id' | 'name' | 'startTime' | 'lastModified' | 'numTrials';
+
+/** Ids are int4: a larger number cannot name a row (and would make Postgres raise instead of finding nothing). */
+const MAX_ID = 2147483647;
+const isRowId = (id: number) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
+/** Postgres text cannot hold NUL: such a name names no row (querying it would raise). */
+const isStorableName = (name: string) => !name.includes('\u0000');
+
+function isUniqueViolation(e: unknown): boolean {
+  return e instanceof QueryFailedError && (e.driverError as { code?: string } | undefined)?.code === '23505';
+}
 
 @Injectable()
 export class ExperimentsRepository {
@@ -11,13 +45,132 @@ export class ExperimentsRepository {
     return (em ?? this.ds.manager).getRepository(ExperimentEntity);
   }
 
-  /** A live (not deleted) experiment by id. */
+  /** A live (not deleted) experiment by id, with its owner (the replies show the owner's username). */
   findLiveById(id: number, em?: EntityManager): Promise<ExperimentEntity | null> {
-    return this.repo(em).findOneBy({ id, deletedAt: IsNull() });
+    if (!isRowId(id)) return Promise.resolve(null);
+    return this.repo(em).findOne({ where: { id, deletedAt: IsNull() }, relations: { owner: true } });
   }
 
-  /** A live experiment by its (already slugified) name. */
+  /** A live experiment by its (already slugified) name, with its owner. */
   findLiveByName(name: string, em?: EntityManager): Promise<ExperimentEntity | null> {
-    return this.repo(em).findOneBy({ name, deletedAt: IsNull() });
+    if (!isStorableName(name)) return Promise.resolve(null);
+    return this.repo(em).findOne({ where: { name, deletedAt: IsNull() }, relations: { owner: true } });
+  }
+
+  /** The row holding a name, deleted or not (names of deleted experiments stay reserved). */
+  findAnyByName(name: string, em?: EntityManager): Promise<ExperimentEntity | null> {
+    if (!isStorableName(name)) return Promise.resolve(null);
+    return this.repo(em).findOneBy({ name });
+  }
+
+  /** Inserts; returns the new id, or null when the name is taken (unique index), so a race never becomes a 500. */
+  async insert(values: { name: string; description: string; labels: string[]; ownerId: number }, em?: EntityManager): Promise<number | null> {
+    const rows: Array<{ id: number }> = await (em ?? this.ds.manager).query(
+      `INSERT INTO experiment (name, description, labels, owner_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id`,
+      [values.name, values.description, values.labels, values.ownerId],
+    );
+    return rows.length ? rows[0].id : null;
+  }
+
+  /** Updates a live experiment and bumps last_modified; false when the new name is taken. */
+  async update(id: number, values: Partial<Pick<ExperimentEntity, 'name' | 'description' | 'labels'>>, em?: EntityManager): Promise<boolean> {
+    try {
+      await this.repo(em).update({ id, deletedAt: IsNull() }, { ...values, lastModified: () => 'now()' });
+      return true;
+    } catch (e) {
+      if (isUniqueViolation(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Sets `archived` when it differs; false when nothing changed (already in that state, or gone). */
+  async setArchived(id: number, archived: boolean, em?: EntityManager): Promise<boolean> {
+    const res = await this.repo(em)
+      .createQueryBuilder()
+      .update()
+      .set({ archived, lastModified: () => 'now()' })
+      .where('id = :id AND deleted_at IS NULL AND archived = :was', { id, was: !archived })
+      .execute();
+    return (res.affected ?? 0) > 0;
+  }
+
+  /** Soft delete; false when it was already gone. The name stays reserved, the id is never reused. */
+  async softDelete(id: number, em?: EntityManager): Promise<boolean> {
+    const res = await this.repo(em)
+      .createQueryBuilder()
+      .update()
+      .set({ deletedAt: () => 'now()', lastModified: () => 'now()' })
+      .where('id = :id AND deleted_at IS NULL', { id })
+      .execute();
+    return (res.affected ?? 0) > 0;
+  }
+
+  /** Every live experiment in id order (Dioptra's unpaginated list), with owners. */
+  findAllLive(): Promise<ExperimentEntity[]> {
+    return this.repo().find({ where: { deletedAt: IsNull() }, relations: { owner: true }, order: { id: 'ASC' } });
+  }
+
+  /** One filtered, sorted page; filters and sort run in SQL (indexes on name, archived, owner, labels GIN). */
+  async list(filter: ExperimentFilter, sortBy: ExperimentSort, order: 'asc' | 'desc', offset: number, limit: number): Promise<Page<ExperimentEntity>> {
+    // Only the owner's id and username: the reply needs nothing else (and never the password hash).
+    const qb = this.repo().createQueryBuilder('e').innerJoin('e.owner', 'u').addSelect(['u.id', 'u.username']).where('e.deleted_at IS NULL');
+    if (filter.name) qb.andWhere('e.name ILIKE :name', { name: `%${escapeLike(filter.name)}%` });
+    if (filter.archived !== undefined) qb.andWhere('e.archived = :archived', { archived: filter.archived });
+    if (filter.labels?.length) qb.andWhere('e.labels @> CAST(:labels AS text[])', { labels: filter.labels });
+    if (filter.users?.length) qb.andWhere('lower(u.username) IN (:...users)', { users: filter.users.map((u) => u.toLowerCase()) });
+    if (filter.states?.length) qb.andWhere(`${this.stateSql('e')} IN (:...states)`, { states: filter.states });
+    const total = await qb.getCount();
+    const pagination = pageWindow(total, offset, limit);
+    if (pagination.endIndex <= pagination.startIndex) return { rows: [], pagination };
+    const dir = order === 'desc' ? 'DESC' : 'ASC';
+    const sortColumn = { id: 'e.id', name: 'e.name', startTime: 'e.created_at', lastModified: 'e.last_modified', numTrials: this.numTrialsSql('e') }[sortBy];
+    if (sortBy !== 'id') this.orderByExpression(qb, sortColumn, dir);
+    qb.addOrderBy('e.id', dir);
+    const rows = await qb
+      .offset(pagination.startIndex)
+      .limit(pagination.endIndex - pagination.startIndex)
+      .getMany();
+    return { rows, pagination };
+  }
+
+  /**
+   * State, number of jobs, progress and end time per experiment, derived from its jobs in one query (API.md §3):
+   * active while any job is queued, deferred or started; otherwise the outcome of its most recent job.
+   */
+  async stats(ids: number[], em?: EntityManager): Promise<Map<number, ExperimentStats>> {
+    const out = new Map<number, ExperimentStats>(ids.map((id) => [id, { state: 'STATE_COMPLETED', numTrials: 0, progress: 0, endTime: null }]));
+    if (ids.length === 0) return out;
+    const rows: Array<{ id: number; num: number; ended: number; active: boolean; last_end: Date | null; latest: string }> = await (em ?? this.ds.manager).query(
+      `SELECT experiment_id AS id, count(*)::int AS num,
+              count(*) FILTER (WHERE status IN ('finished', 'failed', 'canceled'))::int AS ended,
+              bool_or(status IN ('queued', 'deferred', 'started')) AS active,
+              max(ended_at) AS last_end,
+              (array_agg(status ORDER BY seq DESC))[1] AS latest
+         FROM job WHERE experiment_id = ANY($1::int[]) GROUP BY experiment_id`,
+      [ids],
+    );
+    for (const r of rows) {
+      const state: ExperimentState = r.active ? 'STATE_ACTIVE' : r.latest === 'failed' ? 'STATE_ERROR' : r.latest === 'canceled' ? 'STATE_CANCELED' : 'STATE_COMPLETED';
+      out.set(r.id, { state, numTrials: r.num, progress: r.num ? r.ended / r.num : 0, endTime: r.active ? null : r.last_end });
+    }
+    return out;
+  }
+
+  /** SQL expression for the derived state of the experiment aliased `alias` (the `states` filter uses it); same rule as stats(). */
+  private stateSql(alias: string): string {
+    return `(SELECT CASE WHEN bool_or(j.status IN ('queued', 'deferred', 'started')) THEN 'STATE_ACTIVE'
+                         ELSE CASE (array_agg(j.status ORDER BY j.seq DESC))[1] WHEN 'failed' THEN 'STATE_ERROR'
+                                   WHEN 'canceled' THEN 'STATE_CANCELED' ELSE 'STATE_COMPLETED' END END
+               FROM job j WHERE j.experiment_id = ${alias}.id)`;
+  }
+
+  /** SQL expression for the number of jobs of the experiment aliased `alias` (the `numTrials` sort uses it). */
+  private numTrialsSql(alias: string): string {
+    return `(SELECT count(*)::int FROM job j WHERE j.experiment_id = ${alias}.id)`;
+  }
+
+  /** Sort by an expression: selected under an alias so TypeORM's paging and Postgres' ORDER BY rules both accept it. */
+  private orderByExpression(qb: SelectQueryBuilder<ExperimentEntity>, expression: string, dir: 'ASC' | 'DESC'): void {
+    qb.addSelect(expression, 'sort_key').orderBy('sort_key', dir, dir === 'DESC' ? 'NULLS LAST' : 'NULLS FIRST');
   }
 }

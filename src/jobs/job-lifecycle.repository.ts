@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { LogStream } from './job-log.entity';
+import { JobEntity, JobStatus } from './job.entity';
+
+export interface JobOutcome {
+  status: 'finished' | 'failed' | 'canceled';
+  exitCode: number | null;
+  failureReason: string | null;
+}
+
+export interface EndResult {
+  /** False when the job was not in one of the `from` statuses (someone else ended it first). */
+  ended: boolean;
+  /** Deferred children that became queued (only when the job finished); the caller dispatches them. */
+  released: Array<{ id: string; queueId: number }>;
+}
+
+export interface LogLine {
+  stream: LogStream;
+  line: string;
+  time: Date;
+}
+
+/**
+ * Every status change of a job, each conditional on the current status so that the API (cancel) and the workers
+ * (claim, end) can race safely. Used by both roles.
+ */
+@Injectable()
+export class JobLifecycleRepository {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  /** queued → started; null when the job is no longer queued (canceled meanwhile: skip it). */
+  async claim(jobId: string, workerHost: string, mlflowRunId: string): Promise<JobEntity | null> {
+    // UPDATE through query() yields [rows, rowCount].
+    const [rows]: [Array<{ id: string }>, number] = await this.ds.query(
+      `UPDATE job SET status = 'started', started_at = now(), worker_host = $2, mlflow_run_id = $3, last_modified = now()
+        WHERE id = $1 AND status = 'queued' RETURNING id`,
+      [jobId, workerHost, mlflowRunId],
+    );
+    // RETURNING gives raw columns, not an entity: read the entity back.
+    if (rows[0] === undefined) return null;
+    return this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
+  }
+
+  /**
+   * Ends a job (iff its status is in `from`) and, in the same transaction, releases its deferred children when it
+   * finished, or fails every deferred descendant when it failed or was canceled.
+   */
+  async end(jobId: string, outcome: JobOutcome, from: JobStatus[] = ['started']): Promise<EndResult> {
+    return this.ds.transaction(async (em) => {
+      const [updated]: [Array<{ id: string }>, number] = await em.query(
+        `UPDATE job SET status = $2, exit_code = $3, failure_reason = $4, ended_at = now(), last_modified = now()
+          WHERE id = $1 AND status = ANY($5::text[]) RETURNING id`,
+        [jobId, outcome.status, outcome.exitCode, outcome.failureReason, from],
+      );
+      if (updated.length === 0) return { ended: false, released: [] };
+      if (outcome.status === 'finished') {
+        const [released]: [Array<{ id: string; queue_id: number }>, number] = await em.query(
+          `UPDATE job SET status = 'queued', last_modified = now() WHERE depends_on = $1 AND status = 'deferred' RETURNING id, queue_id`,
+          [jobId],
+        );
+        return { ended: true, released: released.map((r) => ({ id: r.id, queueId: r.queue_id })) };
+      }
+      // Each failed descendant names its own parent, so a chain reads a → b → c, not all pointing at the root.
+      await em.query(
+        `WITH RECURSIVE d AS (
+           SELECT id, depends_on FROM job WHERE depends_on = $1 AND status = 'deferred'
+           UNION
+           SELECT j.id, j.depends_on FROM job j JOIN d ON j.depends_on = d.id WHERE j.status = 'deferred'
+         )
+         UPDATE job SET status = 'failed', failure_reason = 'dependency ' || d.depends_on || ' failed', ended_at = now(), last_modified = now()
+           FROM d WHERE job.id = d.id`,
+        [jobId],
+      );
+      return { ended: true, released: [] };
+    });
+  }
+
+  /** One multi-row INSERT (arrays unnested server-side, so one statement and four parameters whatever the count). */
+  async appendLogs(jobId: string, lines: LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    // Postgres text cannot hold NUL; a process may well print one.
+    const text = lines.map((l) => l.line.replace(/\u0000/g, '\uFFFD'));
+    await this.ds.query(
+      `INSERT INTO job_log (job_id, stream, line, time)
+       SELECT $1, s, l, t FROM unnest($2::text[], $3::text[], $4::timestamptz[]) AS u(s, l, t)`,
+      [jobId, lines.map((l) => l.stream), text, lines.map((l) => l.time.toISOString())],
+    );
+  }
+
+  async getStatus(jobId: string): Promise<JobStatus | null> {
+    const rows: Array<{ status: JobStatus }> = await this.ds.query(`SELECT status FROM job WHERE id = $1`, [jobId]);
+    return rows[0]?.status ?? null;
+  }
+}

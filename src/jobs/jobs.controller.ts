@@ -1,0 +1,131 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, StreamableFile, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuthUser, CurrentUser } from '../common/auth-user';
+import { ExperimentNotFoundError } from '../experiments/experiments.errors';
+import { QueueNotFoundError } from '../queues/queues.errors';
+import { EmptyDto } from '../users/users.dto';
+import { closeSignal, writeChunk } from './http-stream';
+import { parseParametersField } from './job-parameters';
+import {
+  JobLogsPageDto,
+  JobLogsQueryDto,
+  JobReplyDto,
+  JobsPageDto,
+  ListJobsQueryDto,
+  SubmitJobFormDto,
+  toJobDto,
+  toJobLogDto,
+} from './jobs.dto';
+import { JobSubmissionInvalidError } from './jobs.errors';
+import { ListJobsQuery, JobsService, SubmitJobInput } from './jobs.service';
+import { WorkflowUploadInterceptor } from './workflow-upload.interceptor';
+
+@ApiTags('Jobs')
+@ApiBearerAuth()
+@Controller('api/v1')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  /** List jobs, filtered, sorted and paginated. */
+  @Get('jobs')
+  async list(@Query() q: ListJobsQueryDto): Promise<JobsPageDto> {
+    const page = await this.jobs.list(listQuery(q));
+    return { jobs: page.rows.map(toJobDto), pagination: page.pagination };
+  }
+
+  /** Submit a job: multipart form with the workflow archive in the file part `workflow`. */
+  @Post('jobs')
+  @UseInterceptors(WorkflowUploadInterceptor)
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ type: SubmitJobFormDto })
+  async submit(@CurrentUser() actor: AuthUser, @Body() form: SubmitJobFormDto, @UploadedFile() file?: Express.Multer.File): Promise<JobReplyDto> {
+    return { job: toJobDto(await this.jobs.submit(actor, submitInput(form, file))) };
+  }
+
+  /** Get a job. */
+  @Get('jobs/:id')
+  async get(@Param('id') id: string): Promise<JobReplyDto> {
+    return { job: toJobDto(await this.jobs.get(id)) };
+  }
+
+  /** Cancel a job (owner or admin): queued and deferred jobs end at once, a started one is killed. */
+  @Post('jobs/:id/cancel')
+  @HttpCode(200)
+  async cancel(@CurrentUser() actor: AuthUser, @Param('id') id: string): Promise<EmptyDto> {
+    await this.jobs.cancel(actor, id);
+    return {};
+  }
+
+  /** A job's log lines, paged by line id; `?follow=true` streams NDJSON until the job has ended. */
+  @Get('jobs/:id/logs')
+  @ApiProduces('application/json', 'application/x-ndjson')
+  @ApiOkResponse({ type: JobLogsPageDto })
+  async logs(@Param('id') id: string, @Query() q: JobLogsQueryDto, @Res() res: Response): Promise<void> {
+    if (!q.follow) {
+      const page = await this.jobs.logs(id, q.orderBy ?? 'asc', q.offset ?? 0, q.limit ?? 100);
+      res.json({ logs: page.rows.map(toJobLogDto), pagination: page.pagination } satisfies JobLogsPageDto);
+      return;
+    }
+    await this.jobs.assertExists(id);
+    const signal = closeSignal(res);
+    res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.flushHeaders();
+    for await (const batch of this.jobs.followLogs(id, signal)) {
+      const chunk = batch.map((l) => `${JSON.stringify(toJobLogDto(l))}\n`).join('');
+      if (!(await writeChunk(res, chunk))) return;
+    }
+    res.end();
+  }
+
+  /** The workflow archive as uploaded. */
+  @Get('jobs/:id/workflow')
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
+  async workflow(@Param('id') id: string): Promise<StreamableFile> {
+    const { bytes, filename } = await this.jobs.workflow(id);
+    return new StreamableFile(bytes, { type: 'application/octet-stream', disposition: `attachment; filename="${filename}"`, length: bytes.length });
+  }
+
+  /** The jobs of one experiment (as GET /api/v1/jobs, filtered to it). */
+  @Get('experiments/:id/jobs')
+  async listForExperiment(@Param('id') id: string, @Query() q: ListJobsQueryDto): Promise<JobsPageDto> {
+    if (!/^\d{1,10}$/.test(id) || Number(id) > MAX_ID) throw new ExperimentNotFoundError(id);
+    const page = await this.jobs.listForExperiment(Number(id), listQuery(q));
+    return { jobs: page.rows.map(toJobDto), pagination: page.pagination };
+  }
+}
+
+const MAX_ID = 2 ** 31 - 1;
+
+function listQuery(q: ListJobsQueryDto): ListJobsQuery {
+  return {
+    filter: { statuses: q.status, experimentId: q.experimentId, queueId: q.queueId, usernames: q.users, dependsOn: q.dependsOn },
+    sortBy: q.sortBy ?? 'id',
+    orderBy: q.orderBy ?? 'asc',
+    offset: q.offset ?? 0,
+    limit: q.limit ?? 100,
+  };
+}
+
+/** v1 form fields → the one submission input: exactly one way to name the experiment and the queue. */
+function submitInput(form: SubmitJobFormDto, file: Express.Multer.File | undefined): SubmitJobInput {
+  const one = (id: string | undefined, name: string | undefined, what: string, idField: string, nameField: string, notFound: (id: string) => Error) => {
+    if (id !== undefined && name !== undefined) throw new JobSubmissionInvalidError(`give ${idField} or ${nameField} for the ${what}, not both`);
+    if (id === undefined && !name) throw new JobSubmissionInvalidError(`${idField} or ${nameField} is required`);
+    // Beyond the id column's range no row can match; say so instead of letting the database refuse the number.
+    if (id !== undefined && Number(id) > MAX_ID) throw notFound(id);
+    return id !== undefined ? { id: Number(id) } : { name };
+  };
+  return {
+    experiment: one(form.experimentId, form.experimentName, 'experiment', 'experimentId', 'experimentName', (id) => new ExperimentNotFoundError(id)),
+    queue: one(form.queueId, form.queue, 'queue', 'queueId', 'queue', (id) => new QueueNotFoundError(id)),
+    entryPoint: form.entryPoint,
+    parameters: form.parameters !== undefined ? parseParametersField(form.parameters) : undefined,
+    entryPointKwargs: form.entryPointKwargs,
+    dependsOn: form.dependsOn,
+    timeout: form.timeout,
+    workflow: file ? { buffer: file.buffer, originalName: file.originalname } : null,
+  };
+}

@@ -1,0 +1,146 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { PageQueryDto, PaginationDto } from '../common/pagination';
+import { QueryArray, QueryBoolean } from '../common/query-booleans';
+import { toIso } from '../common/time';
+import { LOG_STREAMS, type LogStream } from './job-log.entity';
+import { JOB_STATUSES, type JobStatus } from './job.entity';
+import type { JobLogRow, JobSortKey, JobView } from './jobs.repository';
+
+const MAX_INT = 2 ** 31 - 1;
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ID_PATTERN = /^\d{1,10}$/;
+
+/** `POST /api/v1/jobs` multipart fields (the archive is the file part `workflow`). */
+export class SubmitJobFormDto {
+  /** The experiment by id (or give experimentName). */
+  @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'experimentId must be an integer' }) experimentId?: string;
+  /** The experiment by name (or give experimentId). */
+  @IsOptional() @IsString() @MaxLength(1024) experimentName?: string;
+  /** The queue by id (or give queue). */
+  @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'queueId must be an integer' }) queueId?: string;
+  /** The queue by name (or give queueId). */
+  @IsOptional() @IsString() @MaxLength(1024) queue?: string;
+  /** An entry point of the MLproject, or a `.py`/`.sh` file beside it. */
+  @IsString() @IsNotEmpty() @MaxLength(1024) entryPoint: string;
+  /** JSON object of parameter name → value, e.g. `{"epochs": "3"}`; exclusive with entryPointKwargs. */
+  @IsOptional() @IsString() parameters?: string;
+  /** Shell words `-P name=value ...`; exclusive with parameters. */
+  @IsOptional() @IsString() entryPointKwargs?: string;
+  /** Id of a job that must finish first. */
+  @IsOptional() @IsString() dependsOn?: string;
+  /** Seconds, or digits followed by s, m, h or d (default 24h). */
+  @IsOptional() @IsString() timeout?: string;
+  /** The archive (tar, tar.gz/tgz or zip) holding an MLproject. */
+  @ApiProperty({ type: 'string', format: 'binary', required: true })
+  @IsOptional() // multer takes the file out of the body; this only documents the part
+  workflow?: unknown;
+}
+
+export class ListJobsQueryDto extends PageQueryDto {
+  /** Only jobs in these statuses (repeatable). */
+  @ApiPropertyOptional({ enum: JOB_STATUSES, isArray: true })
+  @IsOptional()
+  @QueryArray()
+  @IsIn(JOB_STATUSES, { each: true })
+  status?: JobStatus[];
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_INT) experimentId?: number;
+
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_INT) queueId?: number;
+
+  /** Only jobs of these usernames (repeatable). */
+  @IsOptional() @QueryArray() @IsString({ each: true }) users?: string[];
+
+  /** Only the jobs that wait for this job. */
+  @IsOptional() @IsString() @Matches(UUID_PATTERN, { message: 'dependsOn must be a job id (UUID)' }) dependsOn?: string;
+
+  /** `id` is insertion order. */
+  @ApiPropertyOptional({ enum: ['id', 'createdAt', 'lastModified', 'status'], default: 'id' })
+  @IsOptional()
+  @IsIn(['id', 'createdAt', 'lastModified', 'status'])
+  sortBy?: JobSortKey = 'id';
+}
+
+export class JobLogsQueryDto extends PageQueryDto {
+  /** Stream `application/x-ndjson`, one log object per line, until the job has ended. */
+  @IsOptional() @QueryBoolean() @IsBoolean() follow?: boolean;
+}
+
+export class JobDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() experimentId: number;
+  @ApiProperty() experimentName: string;
+  @ApiProperty() queueId: number;
+  @ApiProperty() queueName: string;
+  /** The submitter. */
+  @ApiProperty() username: string;
+  @ApiProperty({ enum: JOB_STATUSES }) status: JobStatus;
+  @ApiProperty() entryPoint: string;
+  @ApiProperty({ type: String, nullable: true }) entryPointKwargs: string | null;
+  /** The parsed `-P` map as given. */
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) parameters: Record<string, string>;
+  @ApiProperty({ type: String, nullable: true }) dependsOn: string | null;
+  /** As submitted. */
+  @ApiProperty() timeout: string;
+  @ApiProperty() workflowUri: string;
+  @ApiProperty({ type: String, nullable: true }) mlflowRunId: string | null;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() lastModified: string;
+  @ApiProperty({ type: String, nullable: true }) startedAt: string | null;
+  @ApiProperty({ type: String, nullable: true }) endedAt: string | null;
+  @ApiProperty({ type: Number, nullable: true }) exitCode: number | null;
+  /** Why the job failed or was canceled, in words. */
+  @ApiProperty({ type: String, nullable: true }) failureReason: string | null;
+}
+
+export function toJobDto(j: JobView): JobDto {
+  return {
+    id: j.id,
+    experimentId: j.experimentId,
+    experimentName: j.experimentName,
+    queueId: j.queueId,
+    queueName: j.queueName,
+    username: j.username,
+    status: j.status,
+    entryPoint: j.entryPoint,
+    entryPointKwargs: j.entryPointKwargs,
+    parameters: j.parameters,
+    dependsOn: j.dependsOn,
+    timeout: j.timeout,
+    workflowUri: j.workflowUri,
+    mlflowRunId: j.mlflowRunId,
+    createdAt: toIso(j.createdAt)!,
+    lastModified: toIso(j.lastModified)!,
+    startedAt: toIso(j.startedAt),
+    endedAt: toIso(j.endedAt),
+    exitCode: j.exitCode,
+    failureReason: j.failureReason,
+  };
+}
+
+export class JobReplyDto {
+  @ApiProperty({ type: JobDto }) job: JobDto;
+}
+
+export class JobsPageDto {
+  @ApiProperty({ type: [JobDto] }) jobs: JobDto[];
+  @ApiProperty({ type: PaginationDto }) pagination: PaginationDto;
+}
+
+export class JobLogDto {
+  @ApiProperty() id: number;
+  @ApiProperty({ enum: LOG_STREAMS }) stream: LogStream;
+  @ApiProperty() line: string;
+  @ApiProperty() timestamp: string;
+}
+
+export function toJobLogDto(l: JobLogRow): JobLogDto {
+  return { id: Number(l.id), stream: l.stream, line: l.line, timestamp: toIso(l.time)! };
+}
+
+export class JobLogsPageDto {
+  @ApiProperty({ type: [JobLogDto] }) logs: JobLogDto[];
+  @ApiProperty({ type: PaginationDto }) pagination: PaginationDto;
+}

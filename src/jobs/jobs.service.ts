@@ -1,0 +1,299 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { AuthUser, mayActOn } from '../common/auth-user';
+import { PermissionDeniedError } from '../common/errors/domain-error';
+import { parseDuration } from '../common/duration';
+import { Page, pageWindow } from '../common/pagination';
+import { AppConfig } from '../config/config';
+import { ExperimentsService } from '../experiments/experiments.service';
+import { QueuesService } from '../queues/queues.service';
+import { RedisService } from '../redis/redis.service';
+import { PostgresBlobStore } from '../storage/postgres-blob-store';
+import { ArchiveEntry, ArchiveError, ArchiveLimits, listArchive, readArchiveFile } from '../workflows/archive';
+import { formatEntryPointKwargs, parseEntryPointKwargs } from '../workflows/kwargs';
+import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
+import { secureFilename } from '../workflows/secure-filename';
+import { WorkflowInvalidError, workflowErrorFrom } from '../workflows/workflow.errors';
+import { JobDispatcher } from './job-dispatcher';
+import { JobLifecycleRepository } from './job-lifecycle.repository';
+import { ENDED_STATUSES, JobEntity, JobStatus } from './job.entity';
+import { DependencyNotFoundError, JobNotCancelableError, JobNotFoundError, JobSubmissionInvalidError } from './jobs.errors';
+import { JobListFilter, JobLogRow, JobSortKey, JobsRepository, JobView } from './jobs.repository';
+
+export interface WorkflowUpload {
+  buffer: Buffer;
+  originalName: string;
+}
+
+/** A submission as both faces hand it over, already mapped from their field names. */
+export interface SubmitJobInput {
+  experiment: { id?: number; name?: string };
+  queue: { id?: number; name?: string };
+  entryPoint: string;
+  /** The `-P` map (v1's `parameters`); exclusive with entryPointKwargs. */
+  parameters?: Record<string, string>;
+  entryPointKwargs?: string | null;
+  dependsOn?: string | null;
+  timeout?: string | null;
+  workflow?: WorkflowUpload | null;
+}
+
+export interface ListJobsQuery {
+  filter: JobListFilter;
+  sortBy: JobSortKey;
+  orderBy: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
+
+const DEFAULT_TIMEOUT = '24h';
+const TIMEOUT_FORMAT = /^\d+[smhd]?$/;
+const MAX_TIMEOUT_SECONDS = 2 ** 31 - 1;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ENDED: ReadonlySet<JobStatus> = new Set(ENDED_STATUSES);
+const FOLLOW_POLL_MS = 300;
+const FOLLOW_BATCH = 1000;
+/** Lines a worker flushes after the row ended (a cancel ends the row first) still reach a follower. */
+const FOLLOW_GRACE_MS = 2000;
+
+/** Jobs: the one submission path for both faces, reads, cancel, logs. */
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger(JobsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly config: AppConfig,
+    private readonly jobs: JobsRepository,
+    private readonly lifecycle: JobLifecycleRepository,
+    private readonly dispatcher: JobDispatcher,
+    private readonly experiments: ExperimentsService,
+    private readonly queues: QueuesService,
+    // The Postgres store itself (not the abstract BlobStore): its writes join the submission's transaction.
+    private readonly blobs: PostgresBlobStore,
+    private readonly redis: RedisService,
+  ) {}
+
+  /**
+   * Validates a submission completely (nothing is written when a check fails), then stores the archive and the row
+   * in one transaction and hands a queued job to Bull after the commit.
+   */
+  async submit(actor: AuthUser, input: SubmitJobInput): Promise<JobView> {
+    if (!input.entryPoint) throw new JobSubmissionInvalidError('entryPoint is required');
+    if (input.parameters !== undefined && input.entryPointKwargs) {
+      throw new JobSubmissionInvalidError('give either parameters or entryPointKwargs, not both');
+    }
+    const timeout = input.timeout || DEFAULT_TIMEOUT;
+    const timeoutSeconds = this.checkTimeout(timeout);
+
+    const experiment = await this.experiments.getForSubmission(input.experiment);
+    const queue = await this.queues.getForSubmission(input.queue);
+    const workflow = input.workflow;
+    if (!workflow || workflow.buffer.length === 0) throw new JobSubmissionInvalidError('a workflow archive (file field "workflow") is required');
+
+    const { params, kwargs } = this.parametersOf(input);
+    await this.checkWorkflow(workflow.buffer, input.entryPoint, params);
+    const dependsOn = input.dependsOn || null;
+    if (dependsOn !== null && !(UUID.test(dependsOn) && (await this.jobs.exists(dependsOn)))) throw new DependencyNotFoundError(dependsOn);
+
+    const id = randomUUID();
+    const filename = secureFilename(workflow.originalName);
+    const key = `workflow/${randomBytes(16).toString('hex')}/${filename}`;
+    const status = await this.ds.transaction(async (em) => {
+      let status: JobStatus = 'queued';
+      let failureReason: string | null = null;
+      if (dependsOn !== null) {
+        // Row-locked: the parent cannot end between this read and our insert, so the child is never stranded.
+        const parentStatus = await this.jobs.lockStatus(dependsOn, em);
+        if (parentStatus === null) throw new DependencyNotFoundError(dependsOn);
+        if (parentStatus === 'failed' || parentStatus === 'canceled') {
+          status = 'failed';
+          failureReason = `dependency ${dependsOn} failed`;
+        } else if (parentStatus !== 'finished') status = 'deferred';
+      }
+      await this.blobs.put(key, workflow.buffer, em);
+      await this.jobs.insert(
+        {
+          id,
+          experimentId: experiment.id,
+          queueId: queue.id,
+          ownerId: actor.id,
+          status,
+          entryPoint: input.entryPoint,
+          entryPointKwargs: kwargs,
+          parameters: params,
+          dependsOn,
+          timeout,
+          timeoutSeconds,
+          workflowKey: key,
+          workflowUri: `${this.blobs.scheme}://${key}`,
+          mlflowRunId: null,
+          startedAt: null,
+          exitCode: null,
+          failureReason,
+          workerHost: null,
+        },
+        em,
+      );
+      return status;
+    });
+    if (status === 'queued') await this.dispatcher.enqueue({ id, queueId: queue.id });
+    return (await this.jobs.findView(id))!;
+  }
+
+  private checkTimeout(timeout: string): number {
+    const seconds = TIMEOUT_FORMAT.test(timeout) ? parseDuration(timeout) : null;
+    if (seconds === null) {
+      throw new JobSubmissionInvalidError(`timeout '${timeout}' is invalid: use a number of seconds or digits followed by s, m, h or d (e.g. 30m, 12h, 2d)`);
+    }
+    if (seconds > MAX_TIMEOUT_SECONDS) throw new JobSubmissionInvalidError(`timeout '${timeout}' is too large (at most ${MAX_TIMEOUT_SECONDS} seconds)`);
+    return seconds;
+  }
+
+  /** The `-P` map and the kwargs string to store: raw when given, formatted from `parameters` otherwise. */
+  private parametersOf(input: SubmitJobInput): { params: Record<string, string>; kwargs: string | null } {
+    if (input.parameters !== undefined) {
+      const formatted = formatEntryPointKwargs(input.parameters);
+      return { params: input.parameters, kwargs: formatted === '' ? null : formatted };
+    }
+    // An empty field is no kwargs at all (Dioptra stores null then).
+    const kwargs = input.entryPointKwargs || null;
+    return { params: parseEntryPointKwargs(kwargs), kwargs };
+  }
+
+  /** Archive format and safety, exactly one MLproject, entry point and parameters — what the worker will need. */
+  private async checkWorkflow(bytes: Buffer, entryPoint: string, params: Record<string, string>): Promise<void> {
+    const limits: ArchiveLimits = { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.config.maxExtractedBytes };
+    let entries: ArchiveEntry[];
+    let path: string;
+    let text: Buffer | null;
+    try {
+      entries = await listArchive(bytes, limits);
+      path = findMLproject(entries);
+      text = await readArchiveFile(bytes, path, limits);
+    } catch (e) {
+      if (e instanceof ArchiveError) throw workflowErrorFrom(e);
+      throw e;
+    }
+    if (text === null) throw new WorkflowInvalidError(`workflow: cannot read ${path}`);
+    const project = parseMLproject(text.toString('utf8'));
+    const dir = posix.dirname(path);
+    const prefix = dir === '.' ? '' : `${dir}/`;
+    const projectFiles = new Set(entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));
+    resolveEntryPoint(project, projectFiles, entryPoint, params);
+  }
+
+  async get(id: string): Promise<JobView> {
+    const job = UUID.test(id) ? await this.jobs.findView(id) : null;
+    if (!job) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  private async getEntity(id: string): Promise<JobEntity> {
+    const job = UUID.test(id) ? await this.jobs.findById(id) : null;
+    if (!job) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  async list(query: ListJobsQuery): Promise<Page<JobView>> {
+    const total = await this.jobs.count(query.filter);
+    const pagination = pageWindow(total, query.offset, query.limit);
+    const rows = await this.jobs.findPage(query.filter, query.sortBy, query.orderBy, pagination.startIndex, pagination.endIndex - pagination.startIndex);
+    return { rows, pagination };
+  }
+
+  /** The jobs of one experiment (404 for an unknown or deleted one). */
+  async listForExperiment(experimentId: number, query: ListJobsQuery): Promise<Page<JobView>> {
+    await this.experiments.get({ id: experimentId });
+    return this.list({ ...query, filter: { ...query.filter, experimentId } });
+  }
+
+  /** Every job in insertion order, a keyset batch at a time (memory does not grow with the table). */
+  async *allInOrder(batchSize = 500): AsyncGenerator<JobEntity[]> {
+    let after = '0';
+    for (;;) {
+      const batch = await this.jobs.findBatchAfterSeq(after, batchSize);
+      if (batch.length === 0) return;
+      yield batch;
+      if (batch.length < batchSize) return;
+      after = batch[batch.length - 1].seq;
+    }
+  }
+
+  /** Owner or admin. Queued/deferred jobs end at once; a started one too, and its worker is told to kill it. */
+  async cancel(actor: AuthUser, id: string): Promise<void> {
+    let job = await this.getEntity(id);
+    if (!mayActOn(actor, job.ownerId)) throw new PermissionDeniedError('only the owner of a job or an admin may cancel it');
+    const outcome = { status: 'canceled' as const, exitCode: null, failureReason: `canceled by ${actor.username}` };
+    // The status may move under us (a worker claims or ends the job): retry with the fresh status.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (ENDED.has(job.status)) throw new JobNotCancelableError(job.id, job.status);
+      const from: JobStatus[] = job.status === 'started' ? ['started'] : ['queued', 'deferred'];
+      const { ended } = await this.lifecycle.end(job.id, outcome, from);
+      if (ended) {
+        if (job.status === 'started') await this.notifyCancel(job.id);
+        return;
+      }
+      job = await this.getEntity(id);
+    }
+    throw new JobNotCancelableError(job.id, job.status);
+  }
+
+  private async notifyCancel(jobId: string): Promise<void> {
+    try {
+      await this.redis.publish('job-cancel', jobId);
+    } catch (e) {
+      // The worker also polls the row's status while a job runs, so the kill still happens.
+      this.logger.warn(`job ${jobId}: cancel not published (${(e as Error).message}); the worker notices the status`);
+    }
+  }
+
+  async logs(id: string, orderBy: 'asc' | 'desc', offset: number, limit: number): Promise<Page<JobLogRow>> {
+    const job = await this.getEntity(id);
+    const total = await this.jobs.countLogs(job.id);
+    const pagination = pageWindow(total, offset, limit);
+    const rows = await this.jobs.findLogPage(job.id, orderBy, pagination.startIndex, pagination.endIndex - pagination.startIndex);
+    return { rows, pagination };
+  }
+
+  /** Checks the job exists (call before a reply is committed to streaming). */
+  async assertExists(id: string): Promise<void> {
+    await this.getEntity(id);
+  }
+
+  /**
+   * Every log line of a job, in order, as batches, polling the table until the job has ended and every line was
+   * read. Stops early when `signal` aborts (the client went away).
+   */
+  async *followLogs(id: string, signal: AbortSignal): AsyncGenerator<JobLogRow[]> {
+    const job = await this.getEntity(id);
+    let after = '0';
+    while (!signal.aborted) {
+      // Status first, lines second: a line written before the job ended is always read after seeing the end.
+      const state = await this.jobs.findStatusAndEnd(job.id);
+      const batch = await this.jobs.findLogsAfter(job.id, after, FOLLOW_BATCH);
+      if (batch.length > 0) {
+        after = batch[batch.length - 1].id;
+        yield batch;
+        if (batch.length === FOLLOW_BATCH) continue;
+      }
+      if (state && ENDED.has(state.status) && batch.length === 0) {
+        const endedFor = state.endedAt ? Date.now() - state.endedAt.getTime() : Infinity;
+        if (endedFor > FOLLOW_GRACE_MS) return;
+      }
+      await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** The archive as uploaded and its (sanitized) file name. */
+  async workflow(id: string): Promise<{ bytes: Buffer; filename: string }> {
+    const job = await this.getEntity(id);
+    const bytes = await this.blobs.get(job.workflowKey);
+    if (!bytes) throw new JobNotFoundError(id);
+    return { bytes, filename: posix.basename(job.workflowKey) };
+  }
+}

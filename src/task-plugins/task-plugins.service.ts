@@ -1,0 +1,237 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { AuthUser, mayActOn } from '../common/auth-user';
+import { PermissionDeniedError } from '../common/errors/domain-error';
+import { Page } from '../common/pagination';
+import { AppConfig } from '../config/config';
+import { ArchiveError, detectArchiveFormat, readArchiveFiles } from '../workflows/archive';
+import { TASK_PLUGIN_COLLECTIONS, TaskPluginCollection } from './task-plugin.entity';
+import {
+  TaskPluginAlreadyExistsError,
+  TaskPluginFileNotFoundError,
+  TaskPluginNotFoundError,
+  TaskPluginUploadInvalidError,
+} from './task-plugins.errors';
+import { BuiltinPackage, PluginFile, TaskPluginRow, TaskPluginSort, TaskPluginsRepository } from './task-plugins.repository';
+
+export const CUSTOM: TaskPluginCollection = 'dioptra_custom';
+export const BUILTINS: TaskPluginCollection = 'dioptra_builtins';
+
+/** Dioptra accepts these upload filename suffixes (case-insensitive); the content decides the real format. */
+const ARCHIVE_SUFFIXES = ['.tar', '.tgz', '.bz2', '.gz', '.xz', '.zip'];
+const MAX_NAME_CHARS = 255;
+
+/** An upload as a face received it: fields not yet checked. */
+export interface TaskPluginUpload {
+  name: unknown;
+  collection: unknown;
+  file?: { originalname?: string; buffer: Buffer };
+}
+
+/** What an upload stored: Dioptra replies with it even when the archive held no `.py` (then nothing is stored). */
+export interface UploadedModules {
+  name: string;
+  collection: TaskPluginCollection;
+  modules: string[];
+}
+
+export interface TaskPluginListQuery {
+  collection?: TaskPluginCollection;
+  sortBy?: TaskPluginSort;
+  orderBy?: 'asc' | 'desc';
+  offset?: number;
+  limit?: number;
+}
+
+/**
+ * Task plugins, for both API faces and the worker: upload rules (Dioptra's: flattened to basenames, `.py` only),
+ * the read-only builtin collection loaded from disk at API start, and materializing both collections for a job.
+ */
+@Injectable()
+export class TaskPluginsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(TaskPluginsService.name);
+
+  constructor(
+    private readonly plugins: TaskPluginsRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** API processes own the builtin rows; a worker only reads them (it may not even have the directory). */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.role === 'worker') return;
+    await this.loadBuiltins(this.config.builtinPluginsDir);
+  }
+
+  /** Replaces the builtin rows with the packages found in `dir` (each sub-directory a package, its `.py` files the modules). */
+  async loadBuiltins(dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      // Keep what is there: a mistyped BUILTIN_PLUGINS_DIR should not wipe the collection.
+      this.logger.warn(`builtin task plugins not loaded: cannot read ${dir}: ${(e as Error).message}`);
+      return;
+    }
+    const packages: BuiltinPackage[] = [];
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (entry.name.startsWith('.') || entry.name === '__pycache__' || !isValidName(entry.name)) continue;
+      const pkgDir = join(dir, entry.name);
+      if (!(await stat(pkgDir)).isDirectory()) continue;
+      const files: PluginFile[] = [];
+      for (const f of await readdir(pkgDir, { withFileTypes: true })) {
+        if (!isModuleName(f.name) || !(await stat(join(pkgDir, f.name))).isFile()) continue;
+        files.push({ filename: f.name, content: await readFile(join(pkgDir, f.name)) });
+      }
+      if (files.length > 0) packages.push({ name: entry.name, files });
+    }
+    await this.plugins.replaceBuiltins(packages);
+    this.logger.log(`loaded ${packages.length} builtin task plugin package(s) from ${dir}`);
+  }
+
+  /** One collection (or both, builtins first) in name order: Dioptra's unpaged lists. */
+  listAll(collection?: TaskPluginCollection): Promise<TaskPluginRow[]> {
+    return this.plugins.listAll(collection);
+  }
+
+  list(q: TaskPluginListQuery): Promise<Page<TaskPluginRow>> {
+    return this.plugins.list(q.collection, q.sortBy ?? 'id', q.orderBy ?? 'asc', q.offset ?? 0, q.limit ?? 100);
+  }
+
+  async get(collection: string, name: string): Promise<TaskPluginRow> {
+    const row = isCollection(collection) ? await this.plugins.findOne(collection, name) : null;
+    if (!row) throw new TaskPluginNotFoundError(collection, name);
+    return row;
+  }
+
+  async readFile(collection: string, name: string, filename: string): Promise<Buffer> {
+    const content = isCollection(collection) ? await this.plugins.readFile(collection, name, filename) : null;
+    if (content) return content;
+    await this.get(collection, name); // a missing plugin says so; a missing file of an existing one says that
+    throw new TaskPluginFileNotFoundError(collection, name, filename);
+  }
+
+  /**
+   * The Dioptra upload (T2): the filename must have an archive suffix, and an archive without `.py` files
+   * stores nothing and still answers with `modules: []`, as Dioptra does.
+   */
+  async uploadDioptra(actor: AuthUser, upload: TaskPluginUpload): Promise<UploadedModules> {
+    const { name, file } = this.checkUpload(upload);
+    const suffixOk = ARCHIVE_SUFFIXES.some((s) => (file.originalname ?? '').toLowerCase().endsWith(s));
+    if (!suffixOk) throw new TaskPluginUploadInvalidError(`task_plugin_file must be named *${ARCHIVE_SUFFIXES.join(', *')}`);
+    const files = await this.readUpload(name, file.buffer);
+    if (files.length > 0) await this.store(actor, name, files);
+    return { name, collection: CUSTOM, modules: files.map((f) => f.filename) };
+  }
+
+  /** The v1 upload: the content decides the format, and an archive without `.py` files is refused. */
+  async create(actor: AuthUser, upload: TaskPluginUpload): Promise<TaskPluginRow> {
+    const { name, file } = this.checkUpload(upload);
+    const files = await this.readUpload(name, file.buffer);
+    if (files.length === 0) throw new TaskPluginUploadInvalidError('the archive contains no .py files');
+    await this.store(actor, name, files);
+    return this.get(CUSTOM, name);
+  }
+
+  /**
+   * Deletes a custom plugin (owner or admin) and returns the deleted names: `[]` when there was none and
+   * `missingOk` (Dioptra's reply), else TaskPluginNotFoundError.
+   */
+  async deleteCustom(actor: AuthUser, name: string, missingOk: boolean): Promise<string[]> {
+    const row = await this.plugins.findOne(CUSTOM, name);
+    if (!row) {
+      if (missingOk) return [];
+      throw new TaskPluginNotFoundError(CUSTOM, name);
+    }
+    if (!mayActOn(actor, row.ownerId)) throw new PermissionDeniedError(`only the owner or an admin may delete task plugin '${CUSTOM}/${name}'`);
+    await this.plugins.deleteById(row.id);
+    return [name];
+  }
+
+  /**
+   * For the worker: writes `<dir>/<collection>/<package>/<module>.py` for every plugin, plus an `__init__.py` at each
+   * collection root, so a job run with PYTHONPATH=<dir> can `import dioptra_custom.<package>.<module>`.
+   */
+  async materialize(dir: string): Promise<void> {
+    for (const collection of TASK_PLUGIN_COLLECTIONS) {
+      await mkdir(join(dir, collection), { recursive: true });
+      await writeFile(join(dir, collection, '__init__.py'), '', { flag: 'a' }); // created when missing, kept otherwise
+    }
+    for (const plugin of await this.plugins.listIds()) {
+      // Names and filenames were checked on the way in; checked again because a bad one would write outside `dir`.
+      if (!isValidName(plugin.name)) continue;
+      const pkgDir = join(dir, plugin.collection, plugin.name);
+      await mkdir(pkgDir, { recursive: true });
+      for (const f of await this.plugins.filesOf(plugin.id)) {
+        if (isModuleName(f.filename)) await writeFile(join(pkgDir, f.filename), f.content, { mode: 0o644 });
+      }
+    }
+  }
+
+  private checkUpload(upload: TaskPluginUpload): { name: string; file: { originalname?: string; buffer: Buffer } } {
+    if (typeof upload.name !== 'string' || upload.name.length === 0) throw new TaskPluginUploadInvalidError('the task plugin name is missing');
+    if (!isValidName(upload.name)) {
+      throw new TaskPluginUploadInvalidError(`the task plugin name must be 1-${MAX_NAME_CHARS} characters, not '.' or '..', without '/' or control characters`);
+    }
+    if (upload.collection !== CUSTOM) throw new TaskPluginUploadInvalidError(`collection must be '${CUSTOM}' (builtins are read-only)`);
+    if (!upload.file) throw new TaskPluginUploadInvalidError('the task plugin archive file is missing');
+    return { name: upload.name, file: upload.file };
+  }
+
+  /** Checks the name is free, then reads the archive: every `.py` regular file flattened to its basename (later wins). */
+  private async readUpload(name: string, bytes: Buffer): Promise<PluginFile[]> {
+    if (await this.plugins.exists(CUSTOM, name)) throw new TaskPluginAlreadyExistsError(name);
+    if (!detectArchiveFormat(bytes)) throw new TaskPluginUploadInvalidError('the task plugin file is not a tar, tar.gz or zip archive');
+    let entries: Array<{ path: string; data: Buffer }>;
+    try {
+      entries = await readArchiveFiles(
+        bytes,
+        // Flattened as Dioptra does (TP-09): `../x.py` and `a/b/x.py` are both stored as `x.py`; nothing touches a disk.
+        { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.maxPluginExtractedBytes(), flatten: true },
+        (e) => e.type === 'file' && isModuleName(basename(e.path)),
+      );
+    } catch (e) {
+      if (e instanceof ArchiveError) throw new TaskPluginUploadInvalidError(e.message);
+      throw e;
+    }
+    const byName = new Map<string, Buffer>();
+    for (const e of entries) byName.set(basename(e.path), e.data);
+    return [...byName.keys()].sort(byteOrder).map((filename) => ({ filename, content: byName.get(filename)! }));
+  }
+
+  /**
+   * MAX_EXTRACTED_BYTES, but never more than 10× MAX_PLUGIN_BYTES: the modules are held in the API's memory and
+   * stored as bytea in one transaction, so a compression bomb within the upload limit must not reach 1 GiB.
+   */
+  private maxPluginExtractedBytes(): number {
+    return Math.min(this.config.maxExtractedBytes, 10 * this.config.maxPluginBytes);
+  }
+
+  private async store(actor: AuthUser, name: string, files: PluginFile[]): Promise<void> {
+    const id = await this.plugins.insertCustom(name, actor.id, files);
+    if (id === null) throw new TaskPluginAlreadyExistsError(name); // a concurrent upload of the same name won
+  }
+}
+
+function isCollection(value: string): value is TaskPluginCollection {
+  return (TASK_PLUGIN_COLLECTIONS as readonly string[]).includes(value);
+}
+
+/**
+ * Dioptra takes any non-empty string without '/' (it becomes a storage folder). We also refuse '.', '..' and control
+ * characters: the name becomes a directory on every worker, and Postgres text cannot hold NUL.
+ */
+export function isValidName(name: string): boolean {
+  const chars = Array.from(name).length;
+  // eslint-disable-next-line no-control-regex
+  return chars >= 1 && chars <= MAX_NAME_CHARS && name !== '.' && name !== '..' && !/[/\u0000-\u001f\u007f]/.test(name);
+}
+
+/** A module Dioptra keeps: suffix `.py` (Python's Path.suffix, so a bare '.py' has none), safe as a file name. */
+function isModuleName(filename: string): boolean {
+  return filename.length > 3 && filename.endsWith('.py') && isValidName(filename);
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
