@@ -238,3 +238,19 @@ describe('AUTH_DISABLED', () => {
     }
   });
 });
+
+describe('path ids', () => {
+  it('are plain decimal integers: 0x1 and 1e0 are refused with 400, not read as 1', async () => {
+    const t = await startApp();
+    try {
+      const admin = await login(t, 'admin', ADMIN_PASSWORD);
+      await t.http().get('/api/v1/users/1').set(bearer(admin)).expect(200);
+      for (const bad of ['0x1', '1e0', '1.0', ' 1']) {
+        const res = await t.http().get(`/api/v1/users/${encodeURIComponent(bad)}`).set(bearer(admin)).expect(400);
+        expect(res.body.code).toBe('VALIDATION_FAILED');
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});

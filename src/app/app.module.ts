@@ -1,9 +1,9 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
 import { HttpErrorFilter } from '../common/errors/http-error.filter';
 import { RouteIndex } from '../common/errors/route-index';
-import { validationErrorFactory } from '../common/validation';
+import { AppValidationPipe } from '../common/validation';
 import { AppConfig, Role } from '../config/config';
 import { AppConfigModule } from '../config/app-config.module';
 import { DatabaseModule } from '../database/database.module';
@@ -23,10 +23,7 @@ import { WorkerModule } from './worker.module';
   providers: [
     RouteIndex,
     { provide: APP_FILTER, useClass: HttpErrorFilter },
-    {
-      provide: APP_PIPE,
-      useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, exceptionFactory: validationErrorFactory }),
-    },
+    { provide: APP_PIPE, useValue: new AppValidationPipe() },
   ],
 })
 export class ApiModule {}
