@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull, QueryFailedError, SelectQueryBuilder } from 'typeorm';
+import { DataSource, EntityManager, IsNull, SelectQueryBuilder } from 'typeorm';
 import { Page, pageWindow } from '../common/pagination';
-import { escapeLike } from '../common/sql';
+import { escapeLike, isRowId, isStorableText, isUniqueViolation } from '../common/sql';
 import { ExperimentEntity } from './experiment.entity';
 
 export const EXPERIMENT_STATES = ['STATE_ACTIVE', 'STATE_COMPLETED', 'STATE_ERROR', 'STATE_CANCELED'] as const;
@@ -27,16 +27,6 @@ export interface ExperimentFilter {
 
 export type ExperimentSort = 'id' | 'name' | 'startTime' | 'lastModified' | 'numTrials';
 
-/** Ids are int4: a larger number cannot name a row (and would make Postgres raise instead of finding nothing). */
-const MAX_ID = 2147483647;
-const isRowId = (id: number) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
-/** Postgres text cannot hold NUL: such a name names no row (querying it would raise). */
-const isStorableName = (name: string) => !name.includes('\u0000');
-
-function isUniqueViolation(e: unknown): boolean {
-  return e instanceof QueryFailedError && (e.driverError as { code?: string } | undefined)?.code === '23505';
-}
-
 @Injectable()
 export class ExperimentsRepository {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
@@ -53,13 +43,13 @@ export class ExperimentsRepository {
 
   /** A live experiment by its (already slugified) name, with its owner. */
   findLiveByName(name: string, em?: EntityManager): Promise<ExperimentEntity | null> {
-    if (!isStorableName(name)) return Promise.resolve(null);
+    if (!isStorableText(name)) return Promise.resolve(null);
     return this.repo(em).findOne({ where: { name, deletedAt: IsNull() }, relations: { owner: true } });
   }
 
   /** The row holding a name, deleted or not (names of deleted experiments stay reserved). */
   findAnyByName(name: string, em?: EntityManager): Promise<ExperimentEntity | null> {
-    if (!isStorableName(name)) return Promise.resolve(null);
+    if (!isStorableText(name)) return Promise.resolve(null);
     return this.repo(em).findOneBy({ name });
   }
 

@@ -3,7 +3,6 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiProduces, ApiTag
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '../common/auth-user';
 import { ExperimentNotFoundError } from '../experiments/experiments.errors';
-import { QueueNotFoundError } from '../queues/queues.errors';
 import { EmptyDto } from '../users/users.dto';
 import { closeSignal, writeChunk } from './http-stream';
 import { parseParametersField } from './job-parameters';
@@ -91,13 +90,11 @@ export class JobsController {
   /** The jobs of one experiment (as GET /api/v1/jobs, filtered to it). */
   @Get('experiments/:id/jobs')
   async listForExperiment(@Param('id') id: string, @Query() q: ListJobsQueryDto): Promise<JobsPageDto> {
-    if (!/^\d{1,10}$/.test(id) || Number(id) > MAX_ID) throw new ExperimentNotFoundError(id);
+    if (!/^\d+$/.test(id)) throw new ExperimentNotFoundError(id);
     const page = await this.jobs.listForExperiment(Number(id), listQuery(q));
     return { jobs: page.rows.map(toJobDto), pagination: page.pagination };
   }
 }
-
-const MAX_ID = 2 ** 31 - 1;
 
 function listQuery(q: ListJobsQueryDto): ListJobsQuery {
   return {
@@ -111,16 +108,14 @@ function listQuery(q: ListJobsQueryDto): ListJobsQuery {
 
 /** v1 form fields → the one submission input: exactly one way to name the experiment and the queue. */
 function submitInput(form: SubmitJobFormDto, file: Express.Multer.File | undefined): SubmitJobInput {
-  const one = (id: string | undefined, name: string | undefined, what: string, idField: string, nameField: string, notFound: (id: string) => Error) => {
+  const one = (id: string | undefined, name: string | undefined, what: string, idField: string, nameField: string) => {
     if (id !== undefined && name !== undefined) throw new JobSubmissionInvalidError(`give ${idField} or ${nameField} for the ${what}, not both`);
     if (id === undefined && !name) throw new JobSubmissionInvalidError(`${idField} or ${nameField} is required`);
-    // Beyond the id column's range no row can match; say so instead of letting the database refuse the number.
-    if (id !== undefined && Number(id) > MAX_ID) throw notFound(id);
     return id !== undefined ? { id: Number(id) } : { name };
   };
   return {
-    experiment: one(form.experimentId, form.experimentName, 'experiment', 'experimentId', 'experimentName', (id) => new ExperimentNotFoundError(id)),
-    queue: one(form.queueId, form.queue, 'queue', 'queueId', 'queue', (id) => new QueueNotFoundError(id)),
+    experiment: one(form.experimentId, form.experimentName, 'experiment', 'experimentId', 'experimentName'),
+    queue: one(form.queueId, form.queue, 'queue', 'queueId', 'queue'),
     entryPoint: form.entryPoint,
     parameters: form.parameters !== undefined ? parseParametersField(form.parameters) : undefined,
     entryPointKwargs: form.entryPointKwargs,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { Page, pageWindow } from '../common/pagination';
-import { escapeLike } from '../common/sql';
+import { escapeLike, isRowId, isStorableText, isUniqueViolation } from '../common/sql';
 import { QueueEntity } from './queue.entity';
 
 /** Jobs on a queue that are not over yet. */
@@ -18,16 +18,6 @@ export interface QueueFilter {
 }
 
 export type QueueSort = 'id' | 'name' | 'createdAt' | 'lastModified';
-
-/** Ids are int4: a larger number cannot name a row (and would make Postgres raise instead of finding nothing). */
-const MAX_ID = 2147483647;
-const isRowId = (id: number) => Number.isSafeInteger(id) && id >= 1 && id <= MAX_ID;
-/** Postgres text cannot hold NUL: such a name names no row (querying it would raise). */
-const isStorableName = (name: string) => !name.includes('\u0000');
-
-function isUniqueViolation(e: unknown): boolean {
-  return e instanceof QueryFailedError && (e.driverError as { code?: string } | undefined)?.code === '23505';
-}
 
 const SORT_COLUMNS: Record<QueueSort, string> = { id: 'q.id', name: 'q.name', createdAt: 'q.created_at', lastModified: 'q.last_modified' };
 
@@ -45,13 +35,13 @@ export class QueuesRepository {
   }
 
   findLiveByName(name: string, em?: EntityManager): Promise<QueueEntity | null> {
-    if (!isStorableName(name)) return Promise.resolve(null);
+    if (!isStorableText(name)) return Promise.resolve(null);
     return this.repo(em).findOneBy({ name, deletedAt: IsNull() });
   }
 
   /** The row holding a name, deleted or not (names of deleted queues stay reserved). */
   findAnyByName(name: string, em?: EntityManager): Promise<QueueEntity | null> {
-    if (!isStorableName(name)) return Promise.resolve(null);
+    if (!isStorableText(name)) return Promise.resolve(null);
     return this.repo(em).findOneBy({ name });
   }
 
