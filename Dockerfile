@@ -12,7 +12,7 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim AS runtime
 # Workers run users' workflows: bash and python3 are what MLproject commands expect. curl serves the health check.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 curl ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python-is-python3 curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 10001 alidade
 WORKDIR /app

@@ -1,0 +1,227 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, posix } from 'node:path';
+import { AppConfig } from '../config/config';
+import { JobDispatcher } from '../jobs/job-dispatcher';
+import { JobLifecycleRepository, JobOutcome } from '../jobs/job-lifecycle.repository';
+import { JobEntity } from '../jobs/job.entity';
+import { BlobStore } from '../storage/blob-store';
+import { TaskPluginsService } from '../task-plugins/task-plugins.service';
+import { extractArchive, listArchive } from '../workflows/archive';
+import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
+import { JobProcess, StopReason } from './job-process';
+import { LogBatcher } from './log-batcher';
+import { retry } from './retry';
+
+/** How often a running job's row is re-read: the safety net behind the `job-cancel` message. */
+const STATUS_CHECK_MS = 3000;
+
+/** A job this process is running: what cancel, the status check and shutdown act on. */
+interface RunState {
+  stopFor: StopReason | null;
+  process?: JobProcess;
+}
+
+/** Everything the process needs, resolved before it starts. */
+interface PreparedJob {
+  command: string;
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/**
+ * Runs one job from claim to end: unpack the workflow, resolve the entry point, materialize the task plugins, run the
+ * command under supervision with its output captured, record the outcome, dispatch the children it released.
+ * Never throws for anything the job did: a job that cannot start ends `failed` with the reason.
+ */
+@Injectable()
+export class JobRunner {
+  private readonly logger = new Logger(JobRunner.name);
+  private readonly running = new Map<string, RunState>();
+  /** Recorded in `worker_host`: which machine and process ran a job. */
+  readonly workerHost = `${hostname()}:${process.pid}`;
+  private stopping = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly lifecycle: JobLifecycleRepository,
+    private readonly dispatcher: JobDispatcher,
+    private readonly blobs: BlobStore,
+    private readonly plugins: TaskPluginsService,
+  ) {}
+
+  isRunning(jobId: string): boolean {
+    return this.running.has(jobId);
+  }
+
+  /** Stops a job if it runs here (its process group gets SIGTERM, then SIGKILL); a job still preparing never starts. */
+  stop(jobId: string, reason: StopReason): void {
+    const state = this.running.get(jobId);
+    if (!state) return;
+    this.logger.log(`[job ${jobId}] stopping (${reason})`);
+    state.stopFor ??= reason;
+    state.process?.stop(reason);
+  }
+
+  /** Shutdown: stop every job; from now on a lost database is not waited for. */
+  stopAll(): void {
+    this.stopping = true;
+    for (const jobId of this.running.keys()) this.stop(jobId, 'shutdown');
+  }
+
+  /**
+   * Claims and runs one job. Throws only when the claim itself fails (database down): the job is still `queued` then,
+   * and the dispatcher hands it out again.
+   */
+  async run(jobId: string): Promise<void> {
+    const mlflowRunId = randomBytes(16).toString('hex');
+    const job = await this.claim(jobId, mlflowRunId);
+    if (!job) return;
+    const state = this.running.get(jobId)!;
+    const watch = setInterval(() => void this.checkStillStarted(jobId), STATUS_CHECK_MS);
+    const logs = this.logBatcher(jobId);
+    const workdir = join(this.config.jobWorkdir, jobId);
+    const startedAt = Date.now();
+    try {
+      let outcome: JobOutcome;
+      try {
+        const prepared = await this.prepare(job, workdir, mlflowRunId);
+        this.logger.debug(`[job ${jobId}] prepared in ${Date.now() - startedAt} ms`);
+        logs.add('system', `running entry point ${job.entryPoint}: ${prepared.command}`);
+        outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs);
+      } catch (e) {
+        outcome = { status: 'failed', exitCode: null, failureReason: errorMessage(e) };
+        logs.add('system', 'could not start the job');
+      }
+      clearInterval(watch);
+      logs.add('system', describe(outcome));
+      // Logs first: whoever follows the logs stops reading when the job has ended.
+      await logs.close();
+      const { ended, released } = await this.persist(jobId, 'record the outcome', () => this.lifecycle.end(jobId, outcome, ['started']));
+      this.logger.log(`[job ${jobId}] ${ended ? describe(outcome) : 'had already ended (canceled or lost)'} after ${Date.now() - startedAt} ms`);
+      for (const child of released) await this.dispatcher.enqueue(child);
+    } catch (e) {
+      // The row stays `started`; the worker-lost check of a live worker ends it.
+      this.logger.error(`[job ${jobId}] outcome not recorded: ${errorMessage(e)}`);
+    } finally {
+      clearInterval(watch);
+      this.running.delete(jobId);
+      if (!this.config.keepJobWorkdirs) await rm(workdir, { recursive: true, force: true }).catch((e) => this.logger.warn(`[job ${jobId}] workdir not removed: ${errorMessage(e)}`));
+    }
+  }
+
+  /**
+   * queued → started, or null (canceled meanwhile). The job counts as running here from before the claim on, so the
+   * worker-lost check never takes our fresh `started` row for an orphan.
+   */
+  private async claim(jobId: string, mlflowRunId: string): Promise<JobEntity | null> {
+    this.running.set(jobId, { stopFor: null });
+    let job: JobEntity | null = null;
+    try {
+      job = await this.lifecycle.claim(jobId, this.workerHost, mlflowRunId);
+    } finally {
+      if (!job) this.running.delete(jobId);
+    }
+    this.logger.log(job ? `[job ${jobId}] started: run id ${mlflowRunId}` : `[job ${jobId}] not queued any more (canceled?): skipped`);
+    return job;
+  }
+
+  /** Fresh workdir, archive unpacked into `workflow/`, entry point resolved, plugins written into `plugins/`. */
+  private async prepare(job: JobEntity, workdir: string, mlflowRunId: string): Promise<PreparedJob> {
+    const workflowDir = join(workdir, 'workflow');
+    const pluginDir = join(workdir, 'plugins');
+    await rm(workdir, { recursive: true, force: true });
+    await mkdir(workflowDir, { recursive: true });
+    await mkdir(pluginDir, { recursive: true });
+
+    // A database blip while preparing delays the job rather than failing it.
+    const archive = await this.persist(job.id, 'fetch the workflow archive', () => this.blobs.get(job.workflowKey));
+    if (!archive) throw new Error(`workflow archive ${job.workflowUri} is missing from the store`);
+    const limits = { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.config.maxExtractedBytes };
+    const entries = await listArchive(archive, limits);
+    await extractArchive(archive, workflowDir, limits);
+
+    const mlprojectPath = findMLproject(entries);
+    const projectRel = posix.dirname(mlprojectPath);
+    const prefix = projectRel === '.' ? '' : `${projectRel}/`;
+    const projectDir = join(workflowDir, projectRel);
+    const project = parseMLproject(await readFile(join(workflowDir, mlprojectPath), 'utf8'));
+    const projectFiles = new Set(entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));
+    const resolved = resolveEntryPoint(project, projectFiles, job.entryPoint, stringValues(job.parameters), projectDir);
+
+    await this.persist(job.id, 'write the task plugins', () => this.plugins.materialize(pluginDir));
+    // The job sees these and config.jobBaseEnv (PATH, locale), never the server's own environment or secrets.
+    const env: Record<string, string> = {
+      ...this.config.jobBaseEnv,
+      MLFLOW_RUN_ID: mlflowRunId,
+      MLFLOW_EXPERIMENT_ID: String(job.experimentId),
+      DIOPTRA_JOB_ID: job.id,
+      DIOPTRA_PLUGIN_DIR: pluginDir,
+      PYTHONPATH: pluginDir,
+      DIOPTRA_JOB_PARAMETERS: JSON.stringify(resolved.parameters),
+      PYTHONUNBUFFERED: '1',
+    };
+    return { command: resolved.command, cwd: projectDir, env };
+  }
+
+  /** Runs the command to its end (or timeout / cancel / shutdown) and says how it ended. */
+  private async execute(job: JobEntity, prepared: PreparedJob, state: RunState, logs: LogBatcher): Promise<JobOutcome> {
+    const proc = new JobProcess({ ...prepared, timeoutMs: job.timeoutSeconds * 1000, onLine: (stream, line) => logs.add(stream, line) });
+    state.process = proc;
+    // A cancel that arrived while the process was being spawned.
+    if (state.stopFor) proc.stop(state.stopFor);
+    const result = await proc.done;
+    if (result.stoppedFor) return this.stoppedOutcome(job, result.stoppedFor);
+    if (result.exitCode === 0) return { status: 'finished', exitCode: 0, failureReason: null };
+    if (result.exitCode === null) return { status: 'failed', exitCode: null, failureReason: `killed by ${result.signal}` };
+    return { status: 'failed', exitCode: result.exitCode, failureReason: `exit code ${result.exitCode}` };
+  }
+
+  private stoppedOutcome(job: JobEntity, reason: StopReason): JobOutcome {
+    if (reason === 'timeout') return { status: 'failed', exitCode: null, failureReason: `timed out after ${job.timeout}` };
+    // The API already set the row to canceled (with who canceled it); this end changes nothing.
+    if (reason === 'cancel') return { status: 'canceled', exitCode: null, failureReason: 'canceled' };
+    return { status: 'failed', exitCode: null, failureReason: 'worker shut down' };
+  }
+
+  /** Safety net for a lost `job-cancel` message: a job whose row left `started` is stopped. */
+  private async checkStillStarted(jobId: string): Promise<void> {
+    try {
+      const status = await this.lifecycle.getStatus(jobId);
+      if (status !== null && status !== 'started') this.stop(jobId, 'cancel');
+    } catch {
+      // Database unreachable: the job keeps running; the next check tries again.
+    }
+  }
+
+  private logBatcher(jobId: string): LogBatcher {
+    return new LogBatcher((lines) => this.persist(jobId, 'store log lines', () => this.lifecycle.appendLogs(jobId, lines)), {
+      onWriteError: (e, n) => this.logger.error(`[job ${jobId}] ${n} log lines lost: ${errorMessage(e)}`),
+    });
+  }
+
+  /** Database work of a running job survives an outage: retried with backoff until the database is back. */
+  private persist<T>(jobId: string, what: string, fn: () => Promise<T>): Promise<T> {
+    return retry(fn, {
+      giveUp: () => this.stopping,
+      onRetry: (e, attempt, delay) => {
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`[job ${jobId}] could not ${what} (${errorMessage(e)}); retrying in ${delay} ms`);
+      },
+    });
+  }
+}
+
+function describe(outcome: JobOutcome): string {
+  return outcome.status === 'finished' ? 'finished: exit code 0' : `${outcome.status}: ${outcome.failureReason}`;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** `parameters` is jsonb: make sure every value is a string, whatever a client managed to store. */
+function stringValues(params: Record<string, unknown> | null): Record<string, string> {
+  return Object.fromEntries(Object.entries(params ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
