@@ -6,12 +6,13 @@ import { parseDuration } from '../common/duration';
 import { PermissionDeniedError, ValidationFailedError } from '../common/errors/domain-error';
 import { Page } from '../common/pagination';
 import { verifyPassword } from '../users/password';
+import { AuthCache } from '../users/auth-cache';
 import { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { AccessTokenEntity } from './access-token.entity';
 import { CreateTokenDto, LoginDto } from './auth.dto';
 import { InvalidCredentialsError, TokenNotFoundError, UnauthenticatedError, UserNotActiveError } from './auth.errors';
-import { CredentialsRepository } from './credentials.repository';
+import { AuthRow, CredentialsRepository } from './credentials.repository';
 
 export const LOGIN_TTL_SECONDS = 7 * 86400;
 const DEFAULT_TOKEN_SECONDS = 30 * 86400;
@@ -32,6 +33,7 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly credentials: CredentialsRepository,
     private readonly jwt: JwtService,
+    private readonly cache: AuthCache,
   ) {}
 
   /** Same 401 text for an unknown user and a wrong password; 403 for a correct password of an inactive user. */
@@ -47,7 +49,9 @@ export class AuthService {
   }
 
   async logout(user: AuthUser): Promise<void> {
-    if (user.sessionId !== undefined) await this.credentials.revokeSession(user.sessionId);
+    if (user.sessionId === undefined) return;
+    await this.credentials.revokeSession(user.sessionId);
+    this.cache.evict(`session:${user.sessionId}`);
   }
 
   /**
@@ -58,14 +62,19 @@ export class AuthService {
     const kind = claims.tid !== undefined ? 'token' : 'session';
     const credentialId = claims.tid ?? claims.sid;
     if (typeof claims.sub !== 'number' || typeof credentialId !== 'number') throw new UnauthenticatedError('invalid credentials');
-    const row = await this.credentials.findForAuth(claims.sub, kind, credentialId);
-    if (!row) throw new UnauthenticatedError('invalid credentials');
+    const key = `${kind}:${credentialId}`;
+    let row = this.cache.get<AuthRow>(key);
+    if (!row || row.id !== claims.sub) {
+      row = (await this.credentials.findForAuth(claims.sub, kind, credentialId)) ?? undefined;
+      if (!row) throw new UnauthenticatedError('invalid credentials');
+      this.cache.set(key, row.id, row);
+      if (kind === 'token' && !row.revoked && row.active) void this.credentials.touchToken(credentialId).catch(() => undefined);
+    }
     if (!row.active) throw new UserNotActiveError();
     if (!row.credentialFound || row.expired) throw new UnauthenticatedError('invalid credentials');
     if (kind === 'token') {
       if (row.revoked) throw new UnauthenticatedError('user access token revoked');
       if (row.tokenHash !== sha256(rawToken)) throw new UnauthenticatedError('invalid credentials');
-      void this.credentials.touchToken(credentialId).catch(() => undefined);
       return { id: row.id, username: row.username, admin: row.admin };
     }
     if (row.revoked) throw new UnauthenticatedError('invalid credentials');
@@ -94,5 +103,6 @@ export class AuthService {
     const token = await this.credentials.findToken(id);
     if (!token || !mayActOn(actor, token.userId)) throw new TokenNotFoundError(id);
     await this.credentials.revokeToken(id);
+    this.cache.evict(`token:${id}`);
   }
 }

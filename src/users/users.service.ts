@@ -7,6 +7,7 @@ import { PermissionDeniedError } from '../common/errors/domain-error';
 import { Page } from '../common/pagination';
 import { toIso } from '../common/time';
 import { AppConfig } from '../config/config';
+import { AuthCache } from './auth-cache';
 import { hashPassword, verifyPassword } from './password';
 import { UserEntity } from './user.entity';
 import { ChangePasswordDto, CreateUserDto, PatchUserDto, UserDto, UsersQueryDto } from './users.dto';
@@ -23,6 +24,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly users: UsersRepository,
     private readonly config: AppConfig,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly authCache: AuthCache,
   ) {}
 
   /** First start with no users: create `admin` with ADMIN_PASSWORD, or a random password printed once. */
@@ -79,6 +81,7 @@ export class UsersService implements OnApplicationBootstrap {
       await this.users.update(id, { displayName: dto.displayName ?? user.displayName, admin: dto.admin ?? user.admin, active: dto.active ?? user.active }, em);
       if (dto.active === false && user.active) await this.users.revokeCredentials(id, true, em);
     });
+    this.authCache.evictUser(id);
     return this.get(id);
   }
 
@@ -95,6 +98,7 @@ export class UsersService implements OnApplicationBootstrap {
       await this.users.update(id, { passwordHash }, em);
       await this.users.revokeCredentials(id, false, em);
     });
+    this.authCache.evictUser(id);
   }
 
   touchLastAuth(id: number): Promise<void> {
