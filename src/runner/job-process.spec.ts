@@ -2,10 +2,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobProcess, JobProcessOptions } from './job-process';
+import { loadConfig } from '../config/config';
+
+/** The PATH jobs get (read through the config module, the only reader of the environment). */
+const JOB_PATH = loadConfig().jobBaseEnv.PATH;
 
 function run(command: string, extra: Partial<JobProcessOptions> = {}) {
   const lines: Array<[string, string]> = [];
-  const p = new JobProcess({ command, cwd: tmpdir(), env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 30_000, onLine: (s, l) => lines.push([s, l]), ...extra });
+  const p = new JobProcess({ command, cwd: tmpdir(), env: { PATH: JOB_PATH }, timeoutMs: 30_000, onLine: (s, l) => lines.push([s, l]), ...extra });
   return { p, lines };
 }
 
@@ -32,7 +36,7 @@ describe('JobProcess', () => {
   it('runs with exactly the given environment, in the given directory, with stdin closed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jp-'));
     try {
-      const { p, lines } = run('pwd; env | sort; read x || echo no-stdin', { cwd: dir, env: { PATH: process.env.PATH!, ONLY: 'this' } });
+      const { p, lines } = run('pwd; env | sort; read x || echo no-stdin', { cwd: dir, env: { PATH: JOB_PATH, ONLY: 'this' } });
       await p.done;
       const out = lines.map(([, l]) => l);
       expect(out[0]).toBe(dir);

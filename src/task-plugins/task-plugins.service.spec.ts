@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { AppConfig } from '../config/config';
 import { PluginFile, TaskPluginsRepository } from './task-plugins.repository';
 import { isValidName, TaskPluginsService } from './task-plugins.service';
+import { loadConfig } from '../config/config';
+
+/** The PATH jobs get (read through the config module, the only reader of the environment). */
+const JOB_PATH = loadConfig().jobBaseEnv.PATH;
 
 /** A repository holding plugins in memory: materialize only reads ids and files. */
 function serviceWith(plugins: Array<{ collection: 'dioptra_builtins' | 'dioptra_custom'; name: string; files: PluginFile[] }>): TaskPluginsService {
@@ -30,7 +34,7 @@ describe('TaskPluginsService.materialize', () => {
     const out = execFileSync(
       'python3',
       ['-c', 'import dioptra_custom.my_attacks.fgm as f; import dioptra_builtins.tools.hello as h; print(f.EPS, h.greet())'],
-      { env: { PATH: process.env.PATH, PYTHONPATH: dir, PYTHONDONTWRITEBYTECODE: '1' }, encoding: 'utf8' },
+      { env: { PATH: JOB_PATH, PYTHONPATH: dir, PYTHONDONTWRITEBYTECODE: '1' }, encoding: 'utf8' },
     );
     expect(out.trim()).toBe('0.3 hi from builtins');
     expect(readdirSync(dir).sort()).toEqual(['dioptra_builtins', 'dioptra_custom']);
@@ -39,7 +43,7 @@ describe('TaskPluginsService.materialize', () => {
 
   it('makes both collections importable even when there are no plugins', async () => {
     await serviceWith([]).materialize(dir);
-    execFileSync('python3', ['-c', 'import dioptra_custom, dioptra_builtins'], { env: { PATH: process.env.PATH, PYTHONPATH: dir, PYTHONDONTWRITEBYTECODE: '1' } });
+    execFileSync('python3', ['-c', 'import dioptra_custom, dioptra_builtins'], { env: { PATH: JOB_PATH, PYTHONPATH: dir, PYTHONDONTWRITEBYTECODE: '1' } });
   });
 
   it('never writes outside the directory, whatever a row says', async () => {
