@@ -46,6 +46,27 @@ describe('runner: jobs run by an in-process worker', () => {
     await waitFor('the work directory to be removed', async () => !existsSync(join(tmp, 'work', job.id)), 5000);
   });
 
+  it('answers a submission with the job as accepted (queued, no run id yet) even when a worker claims it at once', async () => {
+    for (let i = 0; i < 5; i++) {
+      const dioptra = await t
+        .http()
+        .post('/api/job/')
+        .set(bearer(admin))
+        .field('experimentName', 'runner')
+        .field('queue', 'main')
+        .field('entryPoint', 'echo')
+        .field('entryPointKwargs', '-P a=x')
+        .attach('workflow', fixtureTarGz(), 'workflows.tar.gz')
+        .expect(200);
+      expect(dioptra.body).toMatchObject({ status: 'queued', mlflowRunId: null });
+      expect(dioptra.body.lastModified).toBe(dioptra.body.createdOn);
+      const v1 = await submit(t, admin, { ...base, entryPoint: 'echo', parameters: { a: 'x' } });
+      expect(v1).toMatchObject({ status: 'queued', mlflowRunId: null, startedAt: null });
+      await waitForJob(t, admin, dioptra.body.jobId);
+      await waitForJob(t, admin, v1.id);
+    }
+  });
+
   it('takes -P parameters from entryPointKwargs the same way', async () => {
     const job = await submit(t, admin, { ...base, entryPoint: 'echo', entryPointKwargs: "-P a=kw -P b='be e'" });
     expect(await waitForJob(t, admin, job.id)).toMatchObject({ status: 'finished' });

@@ -103,7 +103,7 @@ export class JobsService {
     const id = randomUUID();
     const filename = secureFilename(workflow.originalName);
     const key = `workflow/${randomBytes(16).toString('hex')}/${filename}`;
-    const status = await this.ds.transaction(async (em) => {
+    const accepted = await this.ds.transaction(async (em) => {
       let status: JobStatus = 'queued';
       let failureReason: string | null = null;
       if (dependsOn !== null) {
@@ -139,10 +139,12 @@ export class JobsService {
         },
         em,
       );
-      return status;
+      // The reply shows the job as accepted (Dioptra's POST reply: `queued`, no run id yet), read before a worker
+      // can claim it.
+      return (await this.jobs.findView(id, em))!;
     });
-    if (status === 'queued') await this.dispatcher.enqueue({ id, queueId: queue.id });
-    return (await this.jobs.findView(id))!;
+    if (accepted.status === 'queued') await this.dispatcher.enqueue({ id, queueId: queue.id });
+    return accepted;
   }
 
   private checkTimeout(timeout: string): number {
