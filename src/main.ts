@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   if (roleArg !== undefined && !ROLES.includes(roleArg as Role)) {
     throw new ConfigError(`unknown role "${roleArg}": use one of ${ROLES.join(', ')}`);
   }
-  const config = loadConfig(process.env, roleArg);
+  const config = loadConfig(undefined, roleArg);
   ensureJwtSecret(config);
   const logLevels = LEVELS.slice(0, LEVELS.indexOf(config.logLevel as LogLevel) + 1);
   Logger.overrideLogger(logLevels);

@@ -3,7 +3,8 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { freePort, redisAnswers } from '../../src/common/net';
+import { bearer } from '../utils/harness';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { makeTarGz } from '../utils/archives';
@@ -19,16 +20,8 @@ export function ensureBuilt(): void {
   if (!existsSync(join(ROOT, 'dist', 'runner', 'runner.module.js'))) execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 180_000 });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// One free-port helper and one bearer header for the whole project.
+export { bearer, freePort };
 
 /** Polls until `probe` returns something truthy; fails naming `what` after the deadline. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
@@ -137,26 +130,12 @@ export class RedisServer {
     this.proc = track(
       spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] }),
     );
-    await waitFor(`redis-server on ${this.port}`, () => redisAnswers(this.port), 10_000, 50);
+    await waitFor(`redis-server on ${this.port}`, () => redisAnswers('127.0.0.1', this.port), 10_000, 50);
   }
 
   async stop(): Promise<void> {
     await this.proc?.stop(5000);
   }
-}
-
-function redisAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.on('error', () => done(false));
-    sock.on('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
 }
 
 /** One HTTP exchange: status (0 = no reply: refused, reset or past the deadline), body, milliseconds taken. */
@@ -184,8 +163,6 @@ export async function call(url: string, init: RequestInit = {}, timeoutMs = 10_0
     return { status: 0, body: null, ms: Date.now() - started, error: String((e as Error).cause ?? e) };
   }
 }
-
-export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 export async function loginAdmin(api: string): Promise<string> {
   const r = await call(`${api}/api/v1/auth/login`, {
