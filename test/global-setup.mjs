@@ -8,6 +8,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { ensureVenv, MLFLOW_CLIENT } from './python-env.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -78,6 +79,8 @@ export default async function globalSetup() {
     globalThis.__ALIDADE_STOPS__.push(async () => child.kill());
     redisUrl = `redis://127.0.0.1:${port}`;
   }
+  // The real mlflow client, for notebook-like scripts and for jobs (made once, cached under .cache/python).
+  process.env.ALIDADE_TEST_PYTHON = ensureVenv(MLFLOW_CLIENT);
   process.env.ALIDADE_TEST_RUN = run;
   process.env.ALIDADE_TEST_PG = adminUrl;
   process.env.ALIDADE_TEST_REDIS = redisUrl;

@@ -1,12 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
+import { ERROR_FACES } from '../common/errors/error-face';
 import { HttpErrorFilter } from '../common/errors/http-error.filter';
 import { RouteIndex } from '../common/errors/route-index';
 import { AppValidationPipe } from '../common/validation';
 import { AppConfig, Role } from '../config/config';
 import { AppConfigModule } from '../config/app-config.module';
 import { DatabaseModule } from '../database/database.module';
+import { DIOPTRA_ERROR_FACE } from '../dioptra/dioptra-error-table';
 import { DioptraModule } from '../dioptra/dioptra.module';
 import { ExperimentsModule } from '../experiments/experiments.module';
 import { QueuesModule } from '../queues/queues.module';
@@ -22,6 +24,8 @@ import { WorkerModule } from './worker.module';
   imports: [UsersModule, AuthModule, HealthModule, ExperimentsModule, QueuesModule, TaskPluginsApiModule, JobsApiModule, DioptraModule],
   providers: [
     RouteIndex,
+    // First match wins: a face with a prefix inside another's (MLflow's /api/2.0 inside Dioptra's /api) comes first.
+    { provide: ERROR_FACES, useValue: [DIOPTRA_ERROR_FACE] },
     { provide: APP_FILTER, useClass: HttpErrorFilter },
     { provide: APP_PIPE, useValue: new AppValidationPipe() },
   ],

@@ -1,4 +1,5 @@
-import { DomainError, ErrorCode } from '../common/errors/domain-error';
+import { ErrorCode } from '../common/errors/domain-error';
+import { ErrorFace } from '../common/errors/error-face';
 
 /** A Dioptra reply for a domain error: status, exact message text, and whether to add the domain message as `detail`. */
 export interface DioptraErrorReply {
@@ -98,9 +99,13 @@ export const DIOPTRA_ERRORS: Record<ErrorCode, DioptraErrorReply> = {
   },
 };
 
-export function dioptraErrorBody(error: DomainError): { status: number; body: Record<string, unknown> } {
-  const reply = DIOPTRA_ERRORS[error.code];
-  const body: Record<string, unknown> = { message: reply.message };
-  if (reply.detail && error.message && error.message !== reply.message) body.detail = error.message;
-  return { status: reply.status, body };
-}
+/** The Dioptra face's error replies: every /api route that is not /api/v1 (nor another face's prefix). */
+export const DIOPTRA_ERROR_FACE: ErrorFace = {
+  matches: (path) => path.startsWith('/api/') && !path.startsWith('/api/v1/') && path !== '/api/v1',
+  render(error) {
+    const reply = DIOPTRA_ERRORS[error.code];
+    const body: Record<string, unknown> = { message: reply.message };
+    if (reply.detail && error.message && error.message !== reply.message) body.detail = error.message;
+    return { status: reply.status, body };
+  },
+};

@@ -1,5 +1,5 @@
 // Domain errors: thrown by services (which also run in the worker, where there is no HTTP).
-// Two exhaustive tables turn a code into an HTTP reply: v1-error-table.ts and dioptra/dioptra-error-table.ts.
+// Exhaustive tables turn a code into an HTTP reply: v1-error-table.ts here, and each face brings its own (ErrorFace).
 
 export const ERROR_CODES = [
   // request-level

@@ -1,8 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
-import { dioptraErrorBody } from '../../dioptra/dioptra-error-table';
 import {
   DomainError,
   MethodNotAllowedError,
@@ -12,25 +11,25 @@ import {
   TooManyRequestsError,
   ValidationFailedError,
 } from './domain-error';
+import { ERROR_FACES, ErrorFace } from './error-face';
 import { RouteIndex } from './route-index';
 import { reasonPhrase, V1_STATUS } from './v1-error-table';
-
-/** True for paths served by the Dioptra face (every /api route that is not /api/v1). */
-export function isDioptraPath(path: string): boolean {
-  return path.startsWith('/api/') && !path.startsWith('/api/v1/') && path !== '/api/v1';
-}
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
 
 /**
- * The one place where errors become HTTP replies: domain errors through the two tables, framework errors
- * translated to domain codes first, anything unknown → 500 with an errorId that is logged with the stack.
+ * The one place where errors become HTTP replies: domain errors through the face that serves the path (or the v1
+ * table), framework errors translated to domain codes first, anything unknown → 500 with an errorId that is logged
+ * with the stack.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
 
-  constructor(private readonly routes: RouteIndex) {}
+  constructor(
+    private readonly routes: RouteIndex,
+    @Inject(ERROR_FACES) private readonly faces: ErrorFace[],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -54,8 +53,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       error.details = { errorId };
     }
     if (error.code === 'METHOD_NOT_ALLOWED') res.setHeader('Allow', ((error.details?.allowed as string[]) ?? []).join(', '));
-    if (isDioptraPath(req.path)) {
-      const { status, body } = dioptraErrorBody(error);
+    const face = this.faces.find((f) => f.matches(req.path));
+    if (face) {
+      const { status, body } = face.render(error);
       if (error.code === 'INTERNAL') body.errorId = error.details?.errorId;
       res.status(status).json(body);
       return;

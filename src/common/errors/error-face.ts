@@ -1,0 +1,13 @@
+import { DomainError } from './domain-error';
+
+/**
+ * How one API face (Dioptra, MLflow, ...) writes an error reply. The filter knows no face: each face module exports
+ * its own, the composition root (ApiModule) lists them under ERROR_FACES, and paths no face claims get the v1 body.
+ */
+export interface ErrorFace {
+  /** True for the request paths this face serves. */
+  matches(path: string): boolean;
+  render(error: DomainError): { status: number; body: Record<string, unknown> };
+}
+
+export const ERROR_FACES = Symbol('ERROR_FACES');
