@@ -43,7 +43,8 @@ describe('Dioptra jobs', () => {
     t = await startApp();
     admin = await login(t, 'admin', ADMIN_PASSWORD);
     user = (await createUser(t, admin, 'carol')).token;
-    expect((await t.http().post('/api/experiment/').set(bearer(admin)).send({ name: 'mnist' })).body.experimentId).toBe(1);
+    // carol owns mnist: only an experiment's owner or an admin may submit into it.
+    expect((await t.http().post('/api/experiment/').set(bearer(user)).send({ name: 'mnist' })).body.experimentId).toBe(1);
     expect((await t.http().post('/api/queue/').set(bearer(admin)).send({ name: 'tensorflow_cpu' })).body.queueId).toBe(1);
   });
   afterAll(() => t.close());
@@ -180,6 +181,16 @@ describe('Dioptra jobs', () => {
       expect(l.body).toEqual({ message: 'Forbidden - The requested queue is locked.' });
     });
 
+    it('another user’s experiment → 403 Forbidden; its owner and an admin may submit, anyone may read it', async () => {
+      const dave = (await createUser(t, admin, 'dave')).token;
+      const res = await submit(camel, workflowTarGz(), 'workflows.tar.gz', dave);
+      expect(res.status).toBe(403);
+      expect(res.body.message).toBe('Forbidden - You do not have the permission to perform this action.');
+      expect(JSON.stringify(res.body)).toMatch(/another user/);
+      expect((await t.http().get('/api/experiment/1').set(bearer(dave))).status).toBe(200);
+      expect((await t.http().get('/api/job/').set(bearer(dave))).status).toBe(200);
+    });
+
     const cases: Array<[string, () => ReturnType<typeof submit>, RegExp]> = [
       ['missing experimentName', () => submit({ queue: 'tensorflow_cpu', entryPoint: 'main' }), /missing required field 'experimentName'/],
       ['missing queue', () => submit({ experimentName: 'mnist', entryPoint: 'main' }), /missing required field 'queue'/],
@@ -247,6 +258,26 @@ describe('Dioptra jobs', () => {
       for (const j of list) expect(Object.keys(j).sort()).toEqual(JOB_KEYS);
     } finally {
       await pg.end();
+    }
+  });
+});
+
+describe('Dioptra jobs: ownership with AUTH_DISABLED', () => {
+  it('lets every (unauthenticated) caller submit into any experiment, as the bootstrap admin', async () => {
+    const t = await startApp({ env: { AUTH_DISABLED: 'true' } });
+    const pg = new Client({ connectionString: t.databaseUrl });
+    try {
+      await pg.connect();
+      const erin = (await t.http().post('/api/v1/users').send({ username: 'erin', password: 'erin-password' }).expect(201)).body.user.id;
+      const id = (await t.http().post('/api/experiment/').send({ name: 'erins' }).expect(200)).body.experimentId;
+      await pg.query('UPDATE experiment SET owner_id = $1 WHERE id = $2', [erin, id]);
+      await t.http().post('/api/queue/').send({ name: 'q' }).expect(200);
+      const res = await t.http().post('/api/job/').field('experimentName', 'erins').field('queue', 'q').field('entryPoint', 'main').attach('workflow', workflowTarGz(), 'w.tar.gz');
+      expect(res.status).toBe(200);
+      expect(res.body.experimentId).toBe(id);
+    } finally {
+      await pg.end();
+      await t.close();
     }
   });
 });

@@ -66,7 +66,9 @@ describe('v1 jobs', () => {
     admin = await login(t, 'admin', ADMIN_PASSWORD);
     alice = (await createUser(t, admin, 'alice')).token;
     bob = (await createUser(t, admin, 'bob')).token;
-    ({ experimentId, queueId } = await createExperimentAndQueue(t, admin));
+    // alice owns mnist (she submits into it); bob has his own experiment.
+    ({ experimentId, queueId } = await createExperimentAndQueue(t, admin, 'mnist', 'tensorflow_cpu', alice));
+    await t.http().post('/api/v1/experiments').set(bearer(bob)).send({ name: 'bob-mnist' }).expect(201);
   });
   afterAll(async () => {
     await pg.end();
@@ -149,6 +151,12 @@ describe('v1 jobs', () => {
       expect(res.body.job.workflowUri).toMatch(/^db:\/\/workflow\/[0-9a-f]{32}\/my_flow\.tar\.gz$/);
     });
 
+    it('lets an admin submit into anyone’s experiment', async () => {
+      const res = await submit(admin, base);
+      expect(res.status).toBe(201);
+      expect(res.body.job).toMatchObject({ experimentName: 'mnist', username: 'admin' });
+    });
+
     describe('refuses, writing nothing', () => {
       let before: { jobs: number; blobs: number };
       beforeEach(async () => {
@@ -200,6 +208,17 @@ describe('v1 jobs', () => {
         expect(res.body.message).toMatch(message);
       });
 
+      it('another user’s experiment (403 PERMISSION_DENIED); an admin may, anyone may read it', async () => {
+        const denied = await submit(bob, base);
+        expect(denied.status).toBe(403);
+        expect(denied.body).toMatchObject({ statusCode: 403, error: 'Forbidden', code: 'PERMISSION_DENIED' });
+        expect(denied.body.message).toMatch(/belongs to another user/);
+        const byId = await submit(bob, { experimentId: String(experimentId), queueId: String(queueId), entryPoint: 'main' });
+        expect({ status: byId.status, code: byId.body.code }).toEqual({ status: 403, code: 'PERMISSION_DENIED' });
+        expect((await t.http().get(`/api/v1/experiments/${experimentId}`).set(bearer(bob))).status).toBe(200);
+        expect((await t.http().get(`/api/v1/experiments/${experimentId}/jobs`).set(bearer(bob))).status).toBe(200);
+      });
+
       it('an archived experiment (400) and a locked queue (403)', async () => {
         const e = await t.http().post('/api/v1/experiments').set(bearer(admin)).send({ name: 'old-one' });
         expect((await t.http().post(`/api/v1/experiments/${e.body.experiment.id}/archive`).set(bearer(admin))).status).toBe(200);
@@ -244,7 +263,7 @@ describe('v1 jobs', () => {
     it('cancels a queued job (owner), fails its deferred descendants, and refuses a second cancel', async () => {
       const job = (await submit(alice, base)).body.job;
       const child = (await submit(alice, { ...base, dependsOn: job.id })).body.job;
-      const grandchild = (await submit(bob, { ...base, dependsOn: child.id })).body.job;
+      const grandchild = (await submit(bob, { ...base, experimentName: 'bob-mnist', dependsOn: child.id })).body.job;
 
       const other = await t.http().post(`/api/v1/jobs/${job.id}/cancel`).set(bearer(bob));
       expect(other.status).toBe(403);
@@ -448,8 +467,8 @@ describe('v1 job lists', () => {
     t = await startApp();
     admin = await login(t, 'admin', ADMIN_PASSWORD);
     alice = (await createUser(t, admin, 'alice')).token;
-    ({ experimentId: e1, queueId: q1 } = await createExperimentAndQueue(t, admin, 'one', 'q-one'));
-    ({ experimentId: e2, queueId: q2 } = await createExperimentAndQueue(t, admin, 'two', 'q-two'));
+    ({ experimentId: e1, queueId: q1 } = await createExperimentAndQueue(t, admin, 'one', 'q-one', alice));
+    ({ experimentId: e2, queueId: q2 } = await createExperimentAndQueue(t, admin, 'two', 'q-two', alice));
     // a: admin e1 q1 queued; b: alice e1 q2 queued; c: alice e2 q1 deferred on a; d: admin e2 q2 queued then canceled
     ids.a = (await submit(admin, { experimentName: 'one', queue: 'q-one', entryPoint: 'main' })).body.job.id;
     ids.b = (await submit(alice, { experimentName: 'one', queue: 'q-two', entryPoint: 'main' })).body.job.id;

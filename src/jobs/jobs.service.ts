@@ -91,6 +91,10 @@ export class JobsService {
     const timeoutSeconds = this.checkTimeout(timeout);
 
     const experiment = await this.experiments.getForSubmission(input.experiment);
+    // Anyone may read an experiment; only its owner or an admin (AUTH_DISABLED acts as one) may submit into it.
+    if (!mayActOn(actor, experiment.ownerId)) {
+      throw new PermissionDeniedError(`experiment '${experiment.name}' belongs to another user: only its owner or an admin may submit jobs into it`);
+    }
     const queue = await this.queues.getForSubmission(input.queue);
     const workflow = input.workflow;
     if (!workflow || workflow.buffer.length === 0) throw new JobSubmissionInvalidError('a workflow archive (file field "workflow") is required');

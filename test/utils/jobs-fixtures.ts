@@ -31,9 +31,18 @@ let zip: Buffer | undefined;
 export const workflowTarGz = (): Buffer => (tarGz ??= makeTarGz(WORKFLOW_FILES));
 export const workflowZip = (): Buffer => (zip ??= makeZip(WORKFLOW_FILES));
 
-/** Creates an experiment and a queue through v1 (as admin); returns their ids. */
-export async function createExperimentAndQueue(t: TestApp, token: string, experiment = 'mnist', queue = 'tensorflow_cpu'): Promise<{ experimentId: number; queueId: number }> {
-  const e = await t.http().post('/api/v1/experiments').set(bearer(token)).send({ name: experiment });
+/**
+ * Creates an experiment (owned by `experimentOwner`, the admin by default: only its owner or an admin may submit
+ * into it) and a queue (as admin) through v1; returns their ids.
+ */
+export async function createExperimentAndQueue(
+  t: TestApp,
+  token: string,
+  experiment = 'mnist',
+  queue = 'tensorflow_cpu',
+  experimentOwner = token,
+): Promise<{ experimentId: number; queueId: number }> {
+  const e = await t.http().post('/api/v1/experiments').set(bearer(experimentOwner)).send({ name: experiment });
   if (e.status !== 201) throw new Error(`create experiment: ${e.status} ${JSON.stringify(e.body)}`);
   const q = await t.http().post('/api/v1/queues').set(bearer(token)).send({ name: queue });
   if (q.status !== 201) throw new Error(`create queue: ${q.status} ${JSON.stringify(q.body)}`);
