@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, IsNull, SelectQueryBuilder } from 'typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { Page, pageWindow } from '../common/pagination';
 import { escapeLike, isRowId, isStorableText, isUniqueViolation } from '../common/sql';
 import { ExperimentEntity } from './experiment.entity';
@@ -113,8 +113,11 @@ export class ExperimentsRepository {
     const pagination = pageWindow(total, offset, limit);
     if (pagination.endIndex <= pagination.startIndex) return { rows: [], pagination };
     const dir = order === 'desc' ? 'DESC' : 'ASC';
-    const sortColumn = { id: 'e.id', name: 'e.name', startTime: 'e.created_at', lastModified: 'e.last_modified', numTrials: this.numTrialsSql('e') }[sortBy];
-    if (sortBy !== 'id') this.orderByExpression(qb, sortColumn, dir);
+    const nulls = dir === 'DESC' ? 'NULLS LAST' : 'NULLS FIRST';
+    // A column is ordered by its property path: selecting it again under another alias (addSelect) would take it
+    // out of the entity's columns and drop it from the items. Only the computed numTrials needs an extra select.
+    if (sortBy === 'numTrials') qb.addSelect(this.numTrialsSql('e'), 'sort_key').orderBy('sort_key', dir, nulls);
+    else if (sortBy !== 'id') qb.orderBy({ name: 'e.name', startTime: 'e.createdAt', lastModified: 'e.lastModified' }[sortBy], dir, nulls);
     qb.addOrderBy('e.id', dir);
     const rows = await qb
       .offset(pagination.startIndex)
@@ -157,10 +160,5 @@ export class ExperimentsRepository {
   /** SQL expression for the number of jobs of the experiment aliased `alias` (the `numTrials` sort uses it). */
   private numTrialsSql(alias: string): string {
     return `(SELECT count(*)::int FROM job j WHERE j.experiment_id = ${alias}.id)`;
-  }
-
-  /** Sort by an expression: selected under an alias so TypeORM's paging and Postgres' ORDER BY rules both accept it. */
-  private orderByExpression(qb: SelectQueryBuilder<ExperimentEntity>, expression: string, dir: 'ASC' | 'DESC'): void {
-    qb.addSelect(expression, 'sort_key').orderBy('sort_key', dir, dir === 'DESC' ? 'NULLS LAST' : 'NULLS FIRST');
   }
 }
