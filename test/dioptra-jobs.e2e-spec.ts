@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { JobLifecycleRepository } from '../src/jobs/job-lifecycle.repository';
 import { makeTarGz, makeZip } from './utils/archives';
 import { ADMIN_PASSWORD, bearer, createUser, login, startApp, TestApp } from './utils/harness';
-import { WORKFLOW_FILES, workflowTarGz } from './utils/jobs-fixtures';
+import { dioptraShapedTarGz, WORKFLOW_FILES, workflowTarGz } from './utils/jobs-fixtures';
 
 const JOB_KEYS = [
   'jobId',
@@ -128,6 +128,25 @@ describe('Dioptra jobs', () => {
     const d = await t.http().get(`/api/job/${res.body.jobId}`).set(bearer(user));
     expect(d.body.status).toBe('failed');
     expect(d.body.lastModified).not.toBe(d.body.createdOn);
+  });
+
+  it('accepts every entry point of a Dioptra-shaped MLproject; the odd one alone is a JobSubmissionError', async () => {
+    for (const [entryPoint, kwargs] of [
+      ['train', ''],
+      ['train', '-P epochs=3 -P learning_rate=0.01 -P data_dir=/elsewhere'],
+      ['fgm', '-P run_id=abc'],
+      ['fgm', '-P run_id=abc -P minimal=1 -P targeted=True -P max_iter=5'],
+    ]) {
+      const res = await submit({ ...camel, entryPoint, entryPointKwargs: kwargs }, dioptraShapedTarGz());
+      expect({ entryPoint, kwargs, status: res.status }).toEqual({ entryPoint, kwargs, status: 200 });
+    }
+    const odd = await submit({ ...camel, entryPoint: 'odd', entryPointKwargs: '' }, dioptraShapedTarGz());
+    expect(odd.status).toBe(400);
+    expect(odd.body.message).toBe(SUBMISSION_ERROR);
+    expect(JSON.stringify(odd.body)).toContain("MLproject:35: parameter 'weights' of entry point 'odd' has a non-scalar default");
+    const bad = await submit({ ...camel, entryPoint: 'fgm', entryPointKwargs: '-P run_id=abc -P eps=big' }, dioptraShapedTarGz());
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain("parameter 'eps' must be a float, got 'big'");
   });
 
   it('JOB-07: unknown or malformed job id → 404 JobDoesNotExistError', async () => {

@@ -7,7 +7,7 @@ import { JobLifecycleRepository } from '../src/jobs/job-lifecycle.repository';
 import { RedisService } from '../src/redis/redis.service';
 import { makeTarGz, makeZip } from './utils/archives';
 import { ADMIN_PASSWORD, bearer, createUser, login, startApp, TestApp } from './utils/harness';
-import { createExperimentAndQueue, WORKFLOW_FILES, workflowTarGz, workflowZip } from './utils/jobs-fixtures';
+import { createExperimentAndQueue, dioptraShapedTarGz, WORKFLOW_FILES, workflowTarGz, workflowZip } from './utils/jobs-fixtures';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -149,6 +149,27 @@ describe('v1 jobs', () => {
     it('names the stored file with secure_filename', async () => {
       const res = await submit(alice, base, workflowTarGz(), '../../my flow.tar.gz');
       expect(res.body.job.workflowUri).toMatch(/^db:\/\/workflow\/[0-9a-f]{32}\/my_flow\.tar\.gz$/);
+    });
+
+    it('accepts every entry point of a Dioptra-shaped MLproject (bool, str, a float defaulting to false), defaults as MLflow renders them', async () => {
+      const train = await submit(alice, { ...base, entryPoint: 'train' }, dioptraShapedTarGz());
+      expect(train.status).toBe(201);
+      expect(train.body.job.parameters).toEqual({});
+      const fgm = await submit(alice, { ...base, entryPoint: 'fgm', parameters: JSON.stringify({ run_id: 'abc', eps: 0.5, targeted: 'True' }) }, dioptraShapedTarGz());
+      expect(fgm.status).toBe(201);
+      expect(fgm.body.job.parameters).toEqual({ run_id: 'abc', eps: '0.5', targeted: 'True' });
+      // The odd entry point blocks only itself; a given float is checked, a default never.
+      const odd = await submit(alice, { ...base, entryPoint: 'odd' }, dioptraShapedTarGz());
+      expect({ status: odd.status, code: odd.body.code }).toEqual({ status: 400, code: 'WORKFLOW_INVALID' });
+      expect(odd.body.message).toBe("MLproject:35: parameter 'weights' of entry point 'odd' has a non-scalar default");
+      const badFloat = await submit(alice, { ...base, entryPoint: 'fgm', entryPointKwargs: '-P run_id=r -P minimal=false' }, dioptraShapedTarGz());
+      expect({ status: badFloat.status, code: badFloat.body.code, message: badFloat.body.message }).toEqual({
+        status: 400,
+        code: 'PARAMETER_INVALID',
+        message: "parameter 'minimal' must be a float, got 'false'",
+      });
+      const missing = await submit(alice, { ...base, entryPoint: 'fgm' }, dioptraShapedTarGz());
+      expect({ status: missing.status, message: missing.body.message }).toEqual({ status: 400, message: "missing required parameter 'run_id' for entry point 'fgm'" });
     });
 
     it('lets an admin submit into anyone’s experiment', async () => {

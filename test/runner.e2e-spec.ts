@@ -219,6 +219,66 @@ describe('runner: jobs run by an in-process worker', () => {
     expect(done.mlflowRunId).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  describe('MLproject parameters as MLflow computes them, reported without server paths', () => {
+    // Dioptra-shaped (our own text): a path default inside the project, a float defaulting to false, a bool.
+    const shaped = () =>
+      makeTarGz({
+        MLproject: [
+          'name: shaped',
+          'entry_points:',
+          '  show:',
+          '    parameters:',
+          '      data_dir: { type: path, default: data }',
+          '      minimal: { type: float, default: false }',
+          '      verbose: { type: bool, default: yes }',
+          '      lr: { type: float, default: 1.0e-5 }',
+          '    command: bash -c \'echo "data_dir=$0 minimal=$1 verbose=$2 lr=$3"; ls "$0"\' {data_dir} {minimal} {verbose} {lr}',
+          '',
+        ].join('\n'),
+        'data/x.csv': '1\n',
+      });
+    const serverPath = () => join(tmp, 'work');
+    const systemLines = async (id: string) => lines(await logsOf(t, admin, id), 'system');
+
+    it('resolves a path against the project directory and renders defaults as Python str()', async () => {
+      const job = await submit(t, admin, { ...base, entryPoint: 'show' }, shaped());
+      const done = await waitForJob(t, admin, job.id);
+      expect(done).toMatchObject({ status: 'finished', exitCode: 0 });
+      const out = lines(await logsOf(t, admin, job.id), 'stdout');
+      // The job itself gets the absolute path, as under MLflow.
+      expect(out).toEqual([`data_dir=${join(tmp, 'work', job.id, 'workflow', 'data')} minimal=False verbose=True lr=1e-05`, 'x.csv']);
+      const system = await systemLines(job.id);
+      expect(system).toEqual(expect.arrayContaining(['running entry point show: bash -c \'echo "data_dir=$0 minimal=$1 verbose=$2 lr=$3"; ls "$0"\' data False True 1e-05']));
+      for (const line of system) expect(line).not.toContain(serverPath());
+    });
+
+    it('fails a job whose path does not exist, naming the value as given', async () => {
+      const job = await submit(t, admin, { ...base, entryPoint: 'show', parameters: { data_dir: 'missing/dir' } }, shaped());
+      const done = await waitForJob(t, admin, job.id);
+      expect(done).toMatchObject({ status: 'failed', exitCode: null, failureReason: 'Got value missing/dir for parameter data_dir, but no such file or directory was found.' });
+      for (const line of await systemLines(job.id)) expect(line).not.toContain(serverPath());
+    });
+
+    it('reports an MLproject broken in the store by its line, relative to the workflow', async () => {
+      // Deferred behind a parent, so the worker cannot claim it before the archive is swapped.
+      const parent = await submit(t, admin, { ...base, entryPoint: 'parent', parameters: { dir: mkdtempSync(join(tmp, 'broken-')) } });
+      const job = await submit(t, admin, { ...base, entryPoint: 'show', dependsOn: parent.id }, shaped());
+      const pg = new Client({ connectionString: t.databaseUrl });
+      await pg.connect();
+      try {
+        const broken = makeTarGz({ 'src/MLproject': 'name: broken\nentry_points:\n  show: [\n  x: 1\n' });
+        await pg.query(`UPDATE blob SET bytes = $1 FROM job WHERE job.id = $2 AND blob.key = job.workflow_key`, [broken, job.id]);
+      } finally {
+        await pg.end();
+      }
+      const done = await waitForJob(t, admin, job.id);
+      expect(done.status).toBe('failed');
+      expect(done.failureReason).toMatch(/^src\/MLproject:4: not valid YAML: /);
+      expect(done.failureReason).not.toContain(serverPath());
+      for (const line of await systemLines(job.id)) expect(line).not.toContain(serverPath());
+    });
+  });
+
   it('serves a queue named in WORKER_QUEUES that is created after the worker started', async () => {
     await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name: 'later' }).expect(201);
     const job = await submit(t, admin, { experimentName: 'runner', queue: 'later', entryPoint: 'echo', parameters: { a: 'late' } });

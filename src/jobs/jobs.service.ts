@@ -186,7 +186,7 @@ export class JobsService {
       throw e;
     }
     if (text === null) throw new WorkflowInvalidError(`workflow: cannot read ${path}`);
-    const project = parseMLproject(text.toString('utf8'));
+    const project = parseMLproject(text.toString('utf8'), path);
     const dir = posix.dirname(path);
     const prefix = dir === '.' ? '' : `${dir}/`;
     const projectFiles = new Set(entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));

@@ -10,6 +10,7 @@ import { JobEntity } from '../jobs/job.entity';
 import { BlobStore } from '../storage/blob-store';
 import { TaskPluginsService } from '../task-plugins/task-plugins.service';
 import { extractArchive, listArchive } from '../workflows/archive';
+import { withoutServerPaths } from '../workflows/job-paths';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { JobProcess, StopReason } from './job-process';
 import { LogBatcher } from './log-batcher';
@@ -83,16 +84,19 @@ export class JobRunner {
     const watch = setInterval(() => void this.checkStillStarted(jobId), STATUS_CHECK_MS);
     const logs = this.logBatcher(jobId);
     const workdir = join(this.config.jobWorkdir, jobId);
+    // What the job's owner reads names the job's files relative to its workflow, never the worker's directories.
+    const serverRoots = [join(workdir, 'workflow'), workdir];
     const startedAt = Date.now();
     try {
       let outcome: JobOutcome;
       try {
         const prepared = await this.prepare(job, workdir, mlflowRunId);
         this.logger.debug(`[job ${jobId}] prepared in ${Date.now() - startedAt} ms`);
-        logs.add('system', `running entry point ${job.entryPoint}: ${prepared.command}`);
+        logs.add('system', `running entry point ${job.entryPoint}: ${withoutServerPaths(prepared.command, serverRoots)}`);
         outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs);
       } catch (e) {
-        outcome = { status: 'failed', exitCode: null, failureReason: errorMessage(e) };
+        this.logger.warn(`[job ${jobId}] could not start: ${errorMessage(e)}`);
+        outcome = { status: 'failed', exitCode: null, failureReason: withoutServerPaths(errorMessage(e), serverRoots) };
         logs.add('system', 'could not start the job');
       }
       clearInterval(watch);
@@ -147,7 +151,7 @@ export class JobRunner {
     const projectRel = posix.dirname(mlprojectPath);
     const prefix = projectRel === '.' ? '' : `${projectRel}/`;
     const projectDir = join(workflowDir, projectRel);
-    const project = parseMLproject(await readFile(join(workflowDir, mlprojectPath), 'utf8'));
+    const project = parseMLproject(await readFile(join(workflowDir, mlprojectPath), 'utf8'), mlprojectPath);
     const projectFiles = new Set(entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));
     const resolved = resolveEntryPoint(project, projectFiles, job.entryPoint, stringValues(job.parameters), projectDir);
 

@@ -48,3 +48,49 @@ export async function createExperimentAndQueue(
   if (q.status !== 201) throw new Error(`create queue: ${q.status} ${JSON.stringify(q.body)}`);
   return { experimentId: e.body.experiment.id, queueId: q.body.queue.id };
 }
+
+/**
+ * In the shape of Dioptra's published example MLprojects (our own text): several entry points, `bool` and `str`
+ * types beside `string`/`float`/`int`/`path`, a float whose default is `false`, YAML 1.1 numbers, and one entry
+ * point with an odd parameter that must block only itself.
+ */
+export const DIOPTRA_SHAPED_MLPROJECT = `name: shaped-like-dioptra
+
+entry_points:
+  train:
+    parameters:
+      data_dir: { type: path, default: "/dioptra/data/Toy" }
+      image_size: { type: string, default: "28,28,1" }
+      epochs: { type: float, default: 30 }
+      learning_rate: { type: float, default: 1.0e-5 }
+      register_model_name: { type: string, default: "" }
+      seed: { type: float, default: -1 }
+    command: >
+      python train.py
+      --data-dir {data_dir}
+      --image-size {image_size}
+      --epochs {epochs}
+      --learning-rate {learning_rate}
+      --register-model-name {register_model_name}
+      --seed {seed}
+
+  fgm:
+    parameters:
+      run_id: { type: str }
+      model_name: { type: str, default: "toy_le_net" }
+      eps: { type: float, default: 0.3 }
+      minimal: { type: float, default: false }
+      targeted: { type: bool, default: False }
+      max_iter: { type: int, default: 100 }
+    command: >
+      python fgm.py --run-id {run_id} --model-name {model_name} --eps {eps}
+      --minimal {minimal} --targeted {targeted} --max-iter {max_iter}
+
+  odd:
+    parameters:
+      weights: { type: float, default: [1, 2] }
+    command: python odd.py --weights {weights}
+`;
+
+export const dioptraShapedTarGz = (): Buffer =>
+  makeTarGz({ MLproject: DIOPTRA_SHAPED_MLPROJECT, 'train.py': 'print("train")\n', 'fgm.py': 'print("fgm")\n', 'odd.py': 'print("odd")\n' });
