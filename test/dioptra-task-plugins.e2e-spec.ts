@@ -166,9 +166,9 @@ describe('Dioptra task plugins (/api/taskPlugin/)', () => {
       expect(res.body.taskPluginName).toEqual(['alices']);
     });
 
-    it('names are any string without "/" (spaces and unicode included) and round-trip through the URL', async () => {
-      const name = 'my plugin ü';
-      await upload(alice, name, makeTarGz({ 'm.py': '' })).expect(200);
+    it('names are Python identifiers (jobs import dioptra_custom.<name>.<module>), up to 255 bytes', async () => {
+      const name = `_My_plugin_2${'x'.repeat(243)}`;
+      await upload(alice, name, makeTarGz({ 'm.py': '', '__init__.py': '' })).expect(200);
       expect((await getCustom(name).expect(200)).body.taskPluginName).toBe(name);
     });
 
@@ -187,6 +187,12 @@ describe('Dioptra task plugins (/api/taskPlugin/)', () => {
       ['an empty name', () => upload(alice, '', tgz())],
       ['a name that is too long', () => upload(alice, 'n'.repeat(256), tgz())],
       ["the name '..'", () => upload(alice, '..', tgz())],
+      ['a name with a space', () => upload(alice, 'my plugin', tgz())],
+      ['a hyphenated name', () => upload(alice, 'my-plugin', tgz())],
+      ['a non-ASCII name', () => upload(alice, 'plugin_ü', tgz())],
+      ['a Python keyword as name', () => upload(alice, 'lambda', tgz())],
+      ['the name __init__', () => upload(alice, '__init__', tgz())],
+      ['a module file that is not an identifier', () => upload(alice, 'bad_module', makeTarGz({ 'p.py': '', 'sub/my-mod.py': '' }))],
       ['a missing collection', () => upload(alice, 'bad_nocoll', tgz(), { collection: null })],
       ['an unknown collection', () => upload(alice, 'bad_coll', tgz(), { collection: 'dioptra_other' })],
       ['a missing file', () => upload(alice, 'bad_nofile', null)],

@@ -67,6 +67,15 @@ describe('task plugins (/api/v1/task-plugins)', () => {
     ['not an archive', () => upload(alice.token, 'notarchive', Buffer.from('hello')), 'TASK_PLUGIN_UPLOAD_INVALID'],
     ['an archive without .py files', () => upload(alice.token, 'nopy', makeTarGz({ 'a.txt': 'x' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
     ['an unknown field', () => upload(alice.token, 'extra', makeTarGz({ 'x.py': '' })).field('collection2', 'x'), 'VALIDATION_FAILED'],
+    ['a name with a space', () => upload(alice.token, 'my plugin', makeTarGz({ 'x.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['a hyphenated name', () => upload(alice.token, 'my-plugin', makeTarGz({ 'x.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['a non-ASCII name', () => upload(alice.token, 'ünï', makeTarGz({ 'x.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['a name starting with a digit', () => upload(alice.token, '1st', makeTarGz({ 'x.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['a Python keyword', () => upload(alice.token, 'import', makeTarGz({ 'x.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['the name __init__', () => upload(alice.token, '__init__', makeTarGz({ 'x.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['a name of 256 bytes', () => upload(alice.token, 'n'.repeat(256), makeTarGz({ 'x.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['a module file that is not an identifier', () => upload(alice.token, 'badmodule', makeTarGz({ 'ok.py': '', 'my-module.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
+    ['a module file named after a keyword', () => upload(alice.token, 'kwmodule', makeTarGz({ 'class.py': '' })), 'TASK_PLUGIN_UPLOAD_INVALID'],
   ])('%s → 400 %s, nothing stored', async (_label, send, code) => {
     const before = (await t.http().get('/api/v1/task-plugins?collection=dioptra_custom').set(bearer(admin))).body.pagination.total;
     const res = await send().expect(400);
@@ -138,7 +147,7 @@ describe('task plugins (/api/v1/task-plugins)', () => {
     beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'alidade-builtins-'))));
     afterAll(async () => {
       rmSync(dir, { recursive: true, force: true });
-      await t.app.get(TaskPluginsService).loadBuiltins(t.config.builtinPluginsDir);
+      await t.app.get(TaskPluginsService).loadBuiltins(t.config.builtinPluginsDirs);
     });
 
     const builtinNames = async () =>

@@ -68,7 +68,8 @@ export class AppConfig {
   maxPluginBytes: number;
   maxExtractedBytes: number;
   maxArchiveEntries: number;
-  builtinPluginsDir: string;
+  /** BUILTIN_PLUGINS_DIR split on `:`: directories of the dioptra_builtins collection, merged in order (first wins). */
+  builtinPluginsDirs: string[];
   logLevel: string;
   /** Environment passed to jobs: PATH and locale only, never server secrets. */
   jobBaseEnv: Record<string, string>;
@@ -114,11 +115,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     maxPluginBytes: parsed.MAX_PLUGIN_BYTES ?? 10 * MiB,
     maxExtractedBytes: parsed.MAX_EXTRACTED_BYTES ?? 1024 * MiB,
     maxArchiveEntries: parsed.MAX_ARCHIVE_ENTRIES ?? 10_000,
-    builtinPluginsDir: resolve(parsed.BUILTIN_PLUGINS_DIR ?? join(__dirname, '..', '..', 'task-plugins', 'dioptra_builtins')),
+    builtinPluginsDirs: builtinDirs(parsed.BUILTIN_PLUGINS_DIR),
     logLevel: parsed.LOG_LEVEL ?? 'log',
     jobBaseEnv: pickJobEnv(env),
   } satisfies AppConfig);
   return config;
+}
+
+/** BUILTIN_PLUGINS_DIR: `:`-separated directories (empty parts ignored); unset or empty = Alidade's own collection. */
+function builtinDirs(value: string | undefined): string[] {
+  const dirs = (value ?? '').split(':').filter((d) => d.trim() !== '');
+  return dirs.length > 0 ? dirs.map((d) => resolve(d)) : [join(__dirname, '..', '..', 'task-plugins', 'dioptra_builtins')];
 }
 
 /** JWT_SECRET unset (development): generate one into DATA_DIR so tokens survive restarts. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from '../config/config';
 import { PluginFile, TaskPluginsRepository } from './task-plugins.repository';
-import { isValidName, TaskPluginsService } from './task-plugins.service';
+import { isModuleFileName, isPluginName, TaskPluginsService } from './task-plugins.service';
 import { loadConfig } from '../config/config';
 
 /** The PATH jobs get (read through the config module, the only reader of the environment). */
@@ -55,9 +55,31 @@ describe('TaskPluginsService.materialize', () => {
     expect(readdirSync(join(dir, 'dioptra_custom')).sort()).toEqual(['__init__.py', 'ok']);
     expect(readdirSync(join(dir, 'dioptra_custom', 'ok'))).toEqual(['fine.py']);
   });
+
+  it('skips a plugin whose stored name is not an identifier and still writes the others', async () => {
+    await serviceWith([
+      { collection: 'dioptra_custom', name: 'bad-name', files: [py('m.py', 'x = 1\n')] },
+      { collection: 'dioptra_custom', name: 'class', files: [py('m.py', 'x = 1\n')] },
+      { collection: 'dioptra_custom', name: 'good', files: [py('m.py', 'X = 7\n'), py('not-a-module.py', 'x = 1\n')] },
+    ]).materialize(dir);
+    expect(readdirSync(join(dir, 'dioptra_custom')).sort()).toEqual(['__init__.py', 'good']);
+    expect(readdirSync(join(dir, 'dioptra_custom', 'good'))).toEqual(['m.py']);
+    const out = execFileSync('python3', ['-c', 'import dioptra_custom.good.m as m; print(m.X)'], { env: { PATH: JOB_PATH, PYTHONPATH: dir, PYTHONDONTWRITEBYTECODE: '1' }, encoding: 'utf8' });
+    expect(out.trim()).toBe('7');
+  });
 });
 
 describe('task plugin names', () => {
-  it.each([['a'], ['new_plugin_one'], ['with space'], ['ünïcödé'], ['x'.repeat(255)]])('accepts %j', (name) => expect(isValidName(name)).toBe(true));
-  it.each([[''], ['.'], ['..'], ['a/b'], ['nul\0'], ['line\nbreak'], ['x'.repeat(256)]])('refuses %j', (name) => expect(isValidName(name)).toBe(false));
+  it.each([['a'], ['new_plugin_one'], ['_private'], ['A1'], ['match'], ['type'], ['__main__'], ['x'.repeat(255)]])('accepts %j as a plugin name', (name) =>
+    expect(isPluginName(name)).toBe(true),
+  );
+  it.each([[''], ['.'], ['..'], ['a/b'], ['nul\0'], ['line\nbreak'], ['with space'], ['ünïcödé'], ['new-plugin'], ['1abc'], ['class'], ['None'], ['__init__'], ['x'.repeat(256)]])(
+    'refuses %j as a plugin name',
+    (name) => expect(isPluginName(name)).toBe(false),
+  );
+  it.each([['__init__.py'], ['fgm.py'], ['_x1.py'], [`${'x'.repeat(252)}.py`]])('accepts %j as a module file', (f) => expect(isModuleFileName(f)).toBe(true));
+  it.each([['.py'], ['fgm'], ['fgm.pyc'], ['my-mod.py'], ['a b.py'], ['import.py'], ['.hidden.py'], ['../x.py'], [`${'x'.repeat(253)}.py`]])(
+    'refuses %j as a module file',
+    (f) => expect(isModuleFileName(f)).toBe(false),
+  );
 });

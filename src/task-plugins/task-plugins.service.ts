@@ -20,7 +20,7 @@ export const BUILTINS: TaskPluginCollection = 'dioptra_builtins';
 
 /** Dioptra accepts these upload filename suffixes (case-insensitive); the content decides the real format. */
 const ARCHIVE_SUFFIXES = ['.tar', '.tgz', '.bz2', '.gz', '.xz', '.zip'];
-const MAX_NAME_CHARS = 255;
+const MAX_NAME_BYTES = 255;
 
 /** An upload as a face received it: fields not yet checked. */
 export interface TaskPluginUpload {
@@ -57,36 +57,64 @@ export class TaskPluginsService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
   ) {}
 
-  /** API processes own the builtin rows; a worker only reads them (it may not even have the directory). */
+  /** API processes own the builtin rows; a worker only reads them (it may not even have the directories). */
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.role === 'worker') return;
-    await this.loadBuiltins(this.config.builtinPluginsDir);
+    await this.loadBuiltins(this.config.builtinPluginsDirs);
   }
 
-  /** Replaces the builtin rows with the packages found in `dir` (each sub-directory a package, its `.py` files the modules). */
-  async loadBuiltins(dir: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (e) {
-      // Keep what is there: a mistyped BUILTIN_PLUGINS_DIR should not wipe the collection.
-      this.logger.warn(`builtin task plugins not loaded: cannot read ${dir}: ${(e as Error).message}`);
+  /**
+   * Replaces the builtin rows with the packages found in `dirs` (each sub-directory a package, its `.py` files the
+   * modules), merged in order: a package name seen in an earlier directory wins, with a warning. A directory that
+   * cannot be read is skipped with a warning; when none can, the rows stay as they are (a mistyped
+   * BUILTIN_PLUGINS_DIR must not wipe the collection). Names that are not Python identifiers are skipped.
+   */
+  async loadBuiltins(dirs: string | readonly string[]): Promise<void> {
+    const list = typeof dirs === 'string' ? [dirs] : dirs;
+    const packages = new Map<string, BuiltinPackage & { from: string }>();
+    let readable = 0;
+    for (const dir of list) {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        this.logger.warn(`builtin task plugins: cannot read ${dir}: ${(e as Error).message}; skipped`);
+        continue;
+      }
+      readable++;
+      for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        if (entry.name.startsWith('.') || entry.name === '__pycache__') continue;
+        const pkgDir = join(dir, entry.name);
+        if (!(await stat(pkgDir)).isDirectory()) continue;
+        if (!isPluginName(entry.name)) {
+          this.logger.warn(`builtin task plugins: ${pkgDir} skipped: '${entry.name}' is not a Python identifier`);
+          continue;
+        }
+        const files: PluginFile[] = [];
+        for (const f of await readdir(pkgDir, { withFileTypes: true })) {
+          if (!hasPySuffix(f.name) || !(await stat(join(pkgDir, f.name))).isFile()) continue;
+          if (!isModuleFileName(f.name)) {
+            this.logger.warn(`builtin task plugins: ${join(pkgDir, f.name)} skipped: not a Python identifier + .py`);
+            continue;
+          }
+          files.push({ filename: f.name, content: await readFile(join(pkgDir, f.name)) });
+        }
+        if (files.length === 0) continue;
+        const earlier = packages.get(entry.name);
+        if (earlier) {
+          this.logger.warn(`builtin task plugins: package '${entry.name}' of ${dir} ignored: ${earlier.from} has one of that name and comes first`);
+          continue;
+        }
+        packages.set(entry.name, { name: entry.name, files, from: dir });
+      }
+    }
+    if (readable === 0 && list.length > 0) {
+      this.logger.warn('builtin task plugins not reloaded: no BUILTIN_PLUGINS_DIR directory could be read; the collection is kept as it was');
       return;
     }
-    const packages: BuiltinPackage[] = [];
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (entry.name.startsWith('.') || entry.name === '__pycache__' || !isValidName(entry.name)) continue;
-      const pkgDir = join(dir, entry.name);
-      if (!(await stat(pkgDir)).isDirectory()) continue;
-      const files: PluginFile[] = [];
-      for (const f of await readdir(pkgDir, { withFileTypes: true })) {
-        if (!isModuleName(f.name) || !(await stat(join(pkgDir, f.name))).isFile()) continue;
-        files.push({ filename: f.name, content: await readFile(join(pkgDir, f.name)) });
-      }
-      if (files.length > 0) packages.push({ name: entry.name, files });
-    }
-    await this.plugins.replaceBuiltins(packages);
-    this.logger.log(`loaded ${packages.length} builtin task plugin package(s) from ${dir}`);
+    const merged = [...packages.values()].sort((a, b) => byteOrder(a.name, b.name)).map(({ name, files }) => ({ name, files }));
+    await this.plugins.replaceBuiltins(merged);
+    this.logger.log(`loaded ${merged.length} builtin task plugin package(s) from ${list.join(':')}`);
   }
 
   /** One collection (or both, builtins first) in name order: Dioptra's unpaged lists. */
@@ -158,20 +186,27 @@ export class TaskPluginsService implements OnApplicationBootstrap {
       await writeFile(join(dir, collection, '__init__.py'), '', { flag: 'a' }); // created when missing, kept otherwise
     }
     for (const plugin of await this.plugins.listIds()) {
-      // Names and filenames were checked on the way in; checked again because a bad one would write outside `dir`.
-      if (!isValidName(plugin.name)) continue;
+      // Names and filenames are checked on the way in; a row from before that rule (or written by hand) is skipped,
+      // never allowed to fail the job or to write outside `dir`.
+      if (!isCollection(plugin.collection) || !isPluginName(plugin.name)) {
+        this.logger.warn(`task plugin ${JSON.stringify(`${plugin.collection}/${plugin.name}`)} (id ${plugin.id}) skipped: its name is not a Python identifier`);
+        continue;
+      }
       const pkgDir = join(dir, plugin.collection, plugin.name);
       await mkdir(pkgDir, { recursive: true });
       for (const f of await this.plugins.filesOf(plugin.id)) {
-        if (isModuleName(f.filename)) await writeFile(join(pkgDir, f.filename), f.content, { mode: 0o644 });
+        if (isModuleFileName(f.filename)) await writeFile(join(pkgDir, f.filename), f.content, { mode: 0o644 });
+        else this.logger.warn(`task plugin ${plugin.collection}/${plugin.name}: file ${JSON.stringify(f.filename)} skipped: not a Python identifier + .py`);
       }
     }
   }
 
   private checkUpload(upload: TaskPluginUpload): { name: string; file: { originalname?: string; buffer: Buffer } } {
     if (typeof upload.name !== 'string' || upload.name.length === 0) throw new TaskPluginUploadInvalidError('the task plugin name is missing');
-    if (!isValidName(upload.name)) {
-      throw new TaskPluginUploadInvalidError(`the task plugin name must be 1-${MAX_NAME_CHARS} characters, not '.' or '..', without '/' or control characters`);
+    if (!isPluginName(upload.name)) {
+      throw new TaskPluginUploadInvalidError(
+        `the task plugin name must be a Python identifier ([A-Za-z_][A-Za-z0-9_]*, at most ${MAX_NAME_BYTES} bytes, not a keyword, not __init__): jobs import it as dioptra_custom.<name>.<module>`,
+      );
     }
     if (upload.collection !== CUSTOM) throw new TaskPluginUploadInvalidError(`collection must be '${CUSTOM}' (builtins are read-only)`);
     if (!upload.file) throw new TaskPluginUploadInvalidError('the task plugin archive file is missing');
@@ -188,11 +223,17 @@ export class TaskPluginsService implements OnApplicationBootstrap {
         bytes,
         // Flattened as Dioptra does (TP-09): `../x.py` and `a/b/x.py` are both stored as `x.py`; nothing touches a disk.
         { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.maxPluginExtractedBytes(), flatten: true },
-        (e) => e.type === 'file' && isModuleName(basename(e.path)),
+        (e) => e.type === 'file' && hasPySuffix(basename(e.path)),
       );
     } catch (e) {
       if (e instanceof ArchiveError) throw new TaskPluginUploadInvalidError(e.message);
       throw e;
+    }
+    const bad = entries.map((e) => basename(e.path)).find((f) => !isModuleFileName(f));
+    if (bad !== undefined) {
+      throw new TaskPluginUploadInvalidError(
+        `module file '${bad}' must be a Python identifier followed by .py (at most ${MAX_NAME_BYTES} bytes, not a keyword): jobs import it as dioptra_custom.<name>.<module>`,
+      );
     }
     const byName = new Map<string, Buffer>();
     for (const e of entries) byName.set(basename(e.path), e.data);
@@ -217,19 +258,31 @@ function isCollection(value: string): value is TaskPluginCollection {
   return (TASK_PLUGIN_COLLECTIONS as readonly string[]).includes(value);
 }
 
-/**
- * Dioptra takes any non-empty string without '/' (it becomes a storage folder). We also refuse '.', '..' and control
- * characters: the name becomes a directory on every worker, and Postgres text cannot hold NUL.
- */
-export function isValidName(name: string): boolean {
-  const chars = Array.from(name).length;
-  // eslint-disable-next-line no-control-regex
-  return chars >= 1 && chars <= MAX_NAME_CHARS && name !== '.' && name !== '..' && !/[/\u0000-\u001f\u007f]/.test(name);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Python 3's keywords (keyword.kwlist): none can be imported as a name. Soft keywords (match, case, type, _) can. */
+const PYTHON_KEYWORDS: ReadonlySet<string> = new Set(
+  'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield'.split(
+    ' ',
+  ),
+);
+
+function isIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name) && !PYTHON_KEYWORDS.has(name) && Buffer.byteLength(name) <= MAX_NAME_BYTES;
 }
 
-/** A module Dioptra keeps: suffix `.py` (Python's Path.suffix, so a bare '.py' has none), safe as a file name. */
-function isModuleName(filename: string): boolean {
-  return filename.length > 3 && filename.endsWith('.py') && isValidName(filename);
+/** A plugin (package) name: a Python identifier, not a keyword, not `__init__`, at most 255 bytes (API.md §6). */
+export function isPluginName(name: string): boolean {
+  return isIdentifier(name) && name !== '__init__';
+}
+
+/** A module file name: an identifier stem (`__init__` included) and `.py`, at most 255 bytes in all. */
+export function isModuleFileName(filename: string): boolean {
+  return hasPySuffix(filename) && isIdentifier(filename.slice(0, -3)) && Buffer.byteLength(filename) <= MAX_NAME_BYTES;
+}
+
+/** Python's Path.suffix is `.py` (so a bare `.py` has none): the files Dioptra keeps from an upload. */
+function hasPySuffix(filename: string): boolean {
+  return filename.length > 3 && filename.endsWith('.py');
 }
 
 function byteOrder(a: string, b: string): number {
