@@ -18,7 +18,7 @@ export class DioptraTaskPluginDeleteStatusDto {
 
 /** multipart/form-data of `POST /api/taskPlugin/` (camelCase spellings are accepted too). */
 export class DioptraTaskPluginUploadForm {
-  /** Name of the package; any non-empty string without '/'. */
+  /** Name of the package: a Python identifier ([A-Za-z_][A-Za-z0-9_]*, not a keyword, not __init__, at most 255 bytes). */
   @ApiProperty() task_plugin_name: string;
   @ApiProperty({ type: 'string', format: 'binary', description: 'tar (any compression) or zip archive; name ends in .tar .tgz .bz2 .gz .xz or .zip' })
   task_plugin_file: unknown;

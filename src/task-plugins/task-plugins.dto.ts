@@ -37,7 +37,7 @@ export class TaskPluginsQueryDto extends PageQueryDto {
 
 /** multipart/form-data: the package name and its archive (tar, tar.gz or zip; only `.py` files are kept, flattened). */
 export class UploadTaskPluginDto {
-  /** 1–255 characters, no '/'. */
+  /** A Python identifier ([A-Za-z_][A-Za-z0-9_]*, not a keyword, not __init__, at most 255 bytes); jobs import dioptra_custom.<name>.<module>. */
   @IsString() name: string;
 
   @ApiProperty({ type: 'string', format: 'binary', description: 'tar, tar.gz or zip archive of the package' })
