@@ -35,7 +35,62 @@ function ours(value: string): string | null {
   return spec.default ?? null;
 }
 
+// Our own MLproject in the shape of Dioptra's examples, quirks included: `default:0.1` with no space is, in a flow
+// mapping, a key of its own (so no default: required), `type:float` likewise (so type string), `default :"x"` too.
+const QUIRKY = `name: quirky
+entry_points:
+  attack:
+    parameters:
+      data_dir: { type: path, default: "/dioptra/data/Toy/testing" }
+      theta: {type: float, default:0.1}
+      max_iter: {type:float, default:10}
+      verbose: {type: string, default:"True"}
+      other_dir: { type: string, default :"/dioptra/data/Toy/training" }
+      image_size: { type: string, default: "[28,28,1]" }
+      minimal: { type: float, default: false }
+      balance: {type: bool, default: True}
+      version: { type: int, default: 1}
+      kind: { type: str, default: "nn"}
+      eps: {type: float, default: 1.0e-6}
+      lr: {type: float, default: 0.000001}
+      run_id: { type: string }
+      bare: uri
+    command: run
+  plain:
+    command: run
+`;
+
+/** MLflow's own reading (Parameter.__init__ over PyYAML): name → [type, str(default) or None]. */
+function mlflowParameters(text: string): Record<string, Record<string, [string, string | null]>> {
+  const script = `
+import json, sys, yaml
+doc = yaml.safe_load(sys.stdin.read())
+out = {}
+for ep, spec in doc["entry_points"].items():
+    params = {}
+    for name, p in (spec.get("parameters") or {}).items():
+        if isinstance(p, str):
+            params[name] = [p, None]
+        else:
+            d = p.get("default")
+            params[name] = [str(p.get("type", "string")), None if d is None else str(d)]
+    out[ep] = params
+print(json.dumps(out))
+`;
+  return JSON.parse(execFileSync(process.env.ALIDADE_TEST_PYTHON!, ['-c', script], { input: text }).toString());
+}
+
 describe('YAML 1.1 scalars rendered as MLflow renders them', () => {
+  it('reads every parameter of a quirky Dioptra-shaped MLproject exactly as MLflow does', () => {
+    const p = parseMLproject(QUIRKY);
+    const ours = Object.fromEntries(
+      p.entryPointNames.map((ep) => [ep, Object.fromEntries(Object.entries(p.entryPoint(ep)!.parameters).map(([n, s]) => [n, [s.type, s.default ?? null]]))]),
+    );
+    expect(ours).toEqual(mlflowParameters(QUIRKY));
+    expect(ours.attack.theta).toEqual(['float', null]);
+    expect(ours.attack.minimal).toEqual(['float', 'False']);
+  });
+
   it('matches PyYAML + str() on every sample', () => {
     const expected = pythonRenderings(SCALARS);
     const got = SCALARS.map(ours);
