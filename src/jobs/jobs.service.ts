@@ -12,6 +12,7 @@ import { AppConfig } from '../config/config';
 import { ExperimentsService } from '../experiments/experiments.service';
 import { QueuesService } from '../queues/queues.service';
 import { RedisService } from '../redis/redis.service';
+import { BlobReadable } from '../storage/blob-store';
 import { PostgresBlobStore } from '../storage/postgres-blob-store';
 import { ArchiveEntry, ArchiveError, ArchiveLimits, listArchive, readArchiveFile } from '../workflows/archive';
 import { formatEntryPointKwargs, parseEntryPointKwargs } from '../workflows/kwargs';
@@ -295,11 +296,11 @@ export class JobsService {
     }
   }
 
-  /** The archive as uploaded and its (sanitized) file name. */
-  async workflow(id: string): Promise<{ bytes: Buffer; filename: string }> {
+  /** The archive as uploaded, as a stream read from the store as the client takes it, and its (sanitized) file name. */
+  async workflow(id: string): Promise<{ stream: BlobReadable; filename: string }> {
     const job = await this.getEntity(id);
-    const bytes = await this.blobs.get(job.workflowKey);
-    if (!bytes) throw new JobNotFoundError(id);
-    return { bytes, filename: posix.basename(job.workflowKey) };
+    const stream = await this.blobs.getStream(job.workflowKey);
+    if (!stream) throw new JobNotFoundError(id);
+    return { stream, filename: posix.basename(job.workflowKey) };
   }
 }
