@@ -55,7 +55,8 @@ function mountMlflowBodyParsing(server: Express): void {
     json(req, res, next);
   });
   server.use('/api/2.0/mlflow-artifacts', (req, _res, next) => {
-    (req as unknown as { _body: boolean })._body = true;
+    // The body parsers decide by Content-Type; an upload's is a guess (text/plain, application/json...) and unused.
+    delete req.headers['content-type'];
     next();
   });
 }

@@ -7,13 +7,6 @@ import { ArtifactChild, TrackingRepository } from './tracking.repository';
 import { TrackingService } from './tracking.service';
 import { TrackingInvalidError, TrackingNotFoundError } from './tracking.errors';
 
-/** The streaming half of the blob store (helper "storage" adds it to BlobStore; until then, a buffering stand-in). */
-interface StreamingBlobs {
-  putStream(key: string, body: Readable): Promise<unknown>;
-  getStream(key: string): Promise<Readable | null>;
-  delete(key: string): Promise<void>;
-}
-
 /** `<experiment>/<run>/artifacts/<path>` as the artifact proxy's paths have it (reference §6, §7). */
 export interface ArtifactLocation {
   experimentId: number;
@@ -61,18 +54,16 @@ export class RunArtifactsService {
     const run = await this.tracking.runForWrite(actor, loc.runId);
     if (run.experimentId !== loc.experimentId) throw new TrackingNotFoundError(`Run with id=${loc.runId} not found`);
     const key = `mlflow-artifact/${run.id}/${randomBytes(12).toString('hex')}`;
-    let size = 0;
-    body.on('data', (chunk: Buffer) => (size += chunk.length));
-    await this.store().putStream(key, body);
+    const { size } = await this.blobs.putStream(key, body);
     const replaced = await this.repo.upsertArtifact(run.id, loc.path, size, key);
-    if (replaced) await this.store().delete(replaced).catch((e) => this.logger.warn(`could not delete replaced artifact blob: ${String(e)}`));
+    if (replaced) await this.blobs.delete(replaced).catch((e) => this.logger.warn(`could not delete replaced artifact blob: ${String(e)}`));
   }
 
   /** The bytes of a file, as a stream; missing → 404 RESOURCE_DOES_NOT_EXIST. */
   async get(actor: AuthUser, loc: ArtifactLocation): Promise<{ size: number; stream: Readable }> {
     const run = await this.tracking.runForRead(actor, loc.runId);
     const found = run.experimentId === loc.experimentId && loc.path ? await this.repo.findArtifact(run.id, loc.path) : null;
-    const stream = found ? await this.store().getStream(found.blobKey) : null;
+    const stream = found ? await this.blobs.getStream(found.blobKey) : null;
     if (!found || !stream) throw new TrackingNotFoundError(`File ${loc.experimentId}/${loc.runId}/artifacts/${loc.path} not found`);
     return { size: Number(found.size), stream };
   }
@@ -91,24 +82,6 @@ export class RunArtifactsService {
   async delete(actor: AuthUser, loc: ArtifactLocation): Promise<void> {
     const run = await this.tracking.runForWrite(actor, loc.runId);
     if (run.experimentId !== loc.experimentId || !loc.path) throw new TrackingInvalidError('Invalid path');
-    for (const key of await this.repo.deleteArtifacts(run.id, loc.path)) await this.store().delete(key);
-  }
-
-  private store(): StreamingBlobs {
-    const b = this.blobs as unknown as Partial<StreamingBlobs> & BlobStore;
-    if (typeof b.putStream === 'function' && typeof b.getStream === 'function') return b as unknown as StreamingBlobs;
-    // Stand-in until the chunked store lands: buffers whole files.
-    return {
-      putStream: async (key, body) => {
-        const chunks: Buffer[] = [];
-        for await (const c of body) chunks.push(c as Buffer);
-        await this.blobs.put(key, Buffer.concat(chunks));
-      },
-      getStream: async (key) => {
-        const bytes = await this.blobs.get(key);
-        return bytes ? Readable.from([bytes]) : null;
-      },
-      delete: (key) => this.blobs.delete(key),
-    };
+    for (const key of await this.repo.deleteArtifacts(run.id, loc.path)) await this.blobs.delete(key);
   }
 }

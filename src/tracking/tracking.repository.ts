@@ -68,6 +68,11 @@ const ATTRIBUTE_COLUMN: Record<string, string> = {
 };
 const EXPERIMENT_COLUMNS = `id, name, owner_id AS "ownerId", archived, deleted_at IS NOT NULL AS deleted, created_at AS "createdAt", last_modified AS "lastModified"`;
 
+/** Rows of an UPDATE/DELETE ... RETURNING (TypeORM's Postgres driver answers those with [rows, count]). */
+function returned<T>(result: unknown): T[] {
+  return Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? (result[0] as T[]) : (result as T[]);
+}
+
 /** Runs and their params, tags, metrics and artifacts: the only writer of the tracking tables. */
 @Injectable()
 export class TrackingRepository {
@@ -94,11 +99,9 @@ export class TrackingRepository {
 
   /** Closes the run if it is still running (or scheduled); a status the run already reached stays. */
   async finishIfRunning(id: string, status: RunStatus, endTime: number): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(`UPDATE run SET status = $2, end_time = $3 WHERE id = $1 AND status IN ('RUNNING', 'SCHEDULED') RETURNING id`, [
-      id,
-      status,
-      endTime,
-    ]);
+    const rows = returned(
+      await this.ds.query(`UPDATE run SET status = $2, end_time = $3 WHERE id = $1 AND status IN ('RUNNING', 'SCHEDULED') RETURNING id`, [id, status, endTime]),
+    );
     return rows.length > 0;
   }
 
@@ -131,7 +134,7 @@ export class TrackingRepository {
   }
 
   async deleteTag(runId: string, key: string): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(`DELETE FROM run_tag WHERE run_id = $1 AND key = $2 RETURNING key`, [runId, key]);
+    const rows = returned(await this.ds.query(`DELETE FROM run_tag WHERE run_id = $1 AND key = $2 RETURNING key`, [runId, key]));
     return rows.length > 0;
   }
 
@@ -320,9 +323,8 @@ export class TrackingRepository {
   }
 
   async deleteArtifacts(runId: string, path: string): Promise<string[]> {
-    const rows: Array<{ blob_key: string }> = await this.ds.query(
-      `DELETE FROM run_artifact WHERE run_id = $1 AND (path = $2 OR path LIKE $3) RETURNING blob_key`,
-      [runId, path, `${escapeLike(path)}/%`],
+    const rows = returned<{ blob_key: string }>(
+      await this.ds.query(`DELETE FROM run_artifact WHERE run_id = $1 AND (path = $2 OR path LIKE $3) RETURNING blob_key`, [runId, path, `${escapeLike(path)}/%`]),
     );
     return rows.map((r) => r.blob_key);
   }
