@@ -151,6 +151,58 @@ describe('MLflow face', () => {
     });
   });
 
+  describe('paging and experiments', () => {
+    it('get-history pages with tokens in (timestamp, step, value) order; a metric never logged is {}', async () => {
+      const metrics = Array.from({ length: 7 }, (_, i) => ({ key: 'h', value: i, timestamp: 100 - i, step: i }));
+      expect((await post('runs/log-batch', { run_id: runId, metrics: [...metrics, metrics[0]] })).status).toBe(200);
+      const seen: number[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const res = await get(`metrics/get-history?run_id=${runId}&run_uuid=${runId}&metric_key=h&max_results=3${token ? `&page_token=${encodeURIComponent(token)}` : ''}`);
+        expect(res.status).toBe(200);
+        seen.push(...res.body.metrics.map((m: { step: number }) => m.step));
+        token = res.body.next_page_token;
+        pages++;
+      } while (token);
+      expect(seen).toEqual([6, 5, 4, 3, 2, 1, 0]);
+      expect(pages).toBe(3);
+      expect((await get(`metrics/get-history?run_id=${runId}&metric_key=never`)).body).toEqual({});
+    });
+
+    it('experiment 0 is Default; an archived experiment reads as deleted and takes no new runs', async () => {
+      const def = await get('experiments/get-by-name?experiment_name=Default');
+      expect(def.body.experiment).toMatchObject({ experiment_id: '0', name: 'Default', lifecycle_stage: 'active', artifact_location: 'mlflow-artifacts:/0' });
+      const run = await post('runs/create', { experiment_id: '0' }, bob.token);
+      expect(run.status).toBe(200);
+      expect(run.body.run.info).toMatchObject({ experiment_id: '0', user_id: 'bob', status: 'RUNNING' });
+      expect((await post('experiments/create', { name: 'Default' })).body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
+      const created = await post('experiments/create', { name: 'To Archive', tags: [{ key: 'k', value: 'v' }] });
+      const id = created.body.experiment_id;
+      const exp = (await get(`experiments/get?experiment_id=${id}`)).body.experiment;
+      expect(exp).toMatchObject({ experiment_id: id, name: 'to-archive', lifecycle_stage: 'active', tags: [{ key: 'k', value: 'v' }] });
+      expect((await t.http().post(`/api/v1/experiments/${id}/archive`).set(bearer(alice.token))).status).toBe(200);
+      expect((await get(`experiments/get?experiment_id=${id}`)).body.experiment.lifecycle_stage).toBe('deleted');
+      const refused = await post('runs/create', { experiment_id: id });
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toBe(`The experiment ${id} must be in the 'active' state. Current state is deleted.`);
+      // Creating runs in someone else's experiment is refused.
+      expect((await post('runs/create', { experiment_id: String(experimentId) }, bob.token)).status).toBe(403);
+    });
+
+    it('runs/delete hides a run from search and refuses writes; restore brings it back', async () => {
+      const r = (await post('runs/create', { experiment_id: String(experimentId), run_name: 'doomed' })).body.run.info.run_id;
+      expect((await post('runs/delete', { run_id: r })).status).toBe(200);
+      const write = await post('runs/set-tag', { run_id: r, key: 'a', value: 'b' });
+      expect(write.status).toBe(400);
+      expect(write.body.message).toBe(`The run ${r} must be in the 'active' state. Current state is deleted.`);
+      const deleted = await post('runs/search', { experiment_ids: [String(experimentId)], run_view_type: 'DELETED_ONLY' });
+      expect(deleted.body.runs.map((x: { info: { run_id: string } }) => x.info.run_id)).toEqual([r]);
+      expect((await post('runs/restore', { run_id: r })).status).toBe(200);
+      expect((await post('runs/set-tag', { run_id: r, key: 'a', value: 'b' })).status).toBe(200);
+    });
+  });
+
   describe('artifact proxy', () => {
     it('refuses traversal and odd paths with 400 Invalid path', async () => {
       for (const p of [`${experimentId}/${runId}/artifacts/%2E%2E/x`, `${experimentId}/${runId}/artifacts/a%2Fb`, `${experimentId}/${runId}/artifacts/a%5Cb`, `${experimentId}/${runId}/artifacts/a%00`]) {

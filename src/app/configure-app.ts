@@ -11,7 +11,8 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setDescription(
       'Testbed job server for machine-learning security labs. `/api/v1` is the native API (bearer tokens: log in with ' +
         '`POST /api/v1/auth/login`, then Authorize). `/api/experiment/`, `/api/job/`, `/api/queue/`, `/api/taskPlugin/` ' +
-        'are the Dioptra 0.x testbed API.',
+        'are the Dioptra 0.x testbed API. `/api/2.0/mlflow/...` and `/api/2.0/mlflow-artifacts/...` are MLflow\'s ' +
+        'tracking API (tag "MLflow tracking"): point `MLFLOW_TRACKING_URI` at this server.',
     )
     .setVersion('1')
     .addBearerAuth()
