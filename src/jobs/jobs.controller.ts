@@ -122,6 +122,6 @@ function submitInput(form: SubmitJobFormDto, file: Express.Multer.File | undefin
     entryPointKwargs: form.entryPointKwargs,
     dependsOn: form.dependsOn,
     timeout: form.timeout,
-    workflow: file ? { buffer: file.buffer, originalName: file.originalname } : null,
+    workflow: file ? { path: file.path, size: file.size, originalName: file.originalname } : null,
   };
 }

@@ -1,7 +1,6 @@
 // The blob store: named byte streams of any size (workflow archives, MLflow artifacts), kept in chunks so that no
 // write or read ever holds a whole blob in memory. Generic: it knows nothing of jobs, workflows or runs.
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { FileHandle, open, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -61,9 +60,15 @@ export abstract class BlobStore {
   async fetchToFile(key: string, path: string): Promise<BlobInfo | null> {
     const stream = await this.getStream(key);
     if (!stream) return null;
-    const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+    let file: FileHandle;
     try {
-      await pipeline(stream, out);
+      file = await open(path, 'wx', 0o600);
+    } catch (e) {
+      stream.destroy();
+      throw e;
+    }
+    try {
+      await pipeline(stream, file.createWriteStream()); // closes the handle
     } catch (e) {
       await rm(path, { force: true }).catch(() => undefined);
       throw e;
