@@ -145,11 +145,18 @@ export class TrackingRepository {
     return new Map(rows.map((r) => [r.key, r.value]));
   }
 
-  async insertParams(runId: string, params: KeyValue[], em: EntityManager): Promise<void> {
-    if (params.length === 0) return;
-    await em.query(
-      `INSERT INTO run_param (run_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v) ON CONFLICT (run_id, key) DO NOTHING`,
+  /** Inserts params whose key is free; returns the keys that another writer took meanwhile, with their values. */
+  async insertParams(runId: string, params: KeyValue[], em: EntityManager): Promise<Map<string, string>> {
+    if (params.length === 0) return new Map();
+    const inserted: Array<{ key: string }> = await em.query(
+      `INSERT INTO run_param (run_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v) ON CONFLICT (run_id, key) DO NOTHING RETURNING key`,
       [runId, params.map((p) => p.key), params.map((p) => p.value)],
+    );
+    const done = new Set(inserted.map((r) => r.key));
+    return this.existingParams(
+      runId,
+      params.filter((p) => !done.has(p.key)).map((p) => p.key),
+      em,
     );
   }
 
