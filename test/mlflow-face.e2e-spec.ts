@@ -365,15 +365,20 @@ describe('MLflow face', () => {
       expect((await get(`runs/get?run_id=${runB}`, 'alj_unknown')).status).toBe(401);
     });
 
-    it('finishJobRun closes only a RUNNING run; the owner may still log to a finished run', async () => {
+    it('finishJobRun closes RUNNING runs of the job (nested ones too); a status the client wrote stays, but KILLED wins', async () => {
       const tracking = t.app.get(TrackingService);
       expect((await post('runs/update', { run_id: runB, status: 'FAILED', end_time: 5 }, alice.token)).status).toBe(200);
       await tracking.finishJobRun(runB, 'FINISHED');
       expect((await get(`runs/get?run_id=${runB}`)).body.run.info).toMatchObject({ status: 'FAILED', end_time: 5 });
+      const openNested = (await post('runs/search', { experiment_ids: [String(jobExperiment)], filter: "tags.mlflow.parentRunId = '" + runA + "'" })).body.runs;
+      expect(openNested.map((r: { info: { status: string } }) => r.info.status)).toEqual(['RUNNING']);
+      expect((await post('runs/update', { run_id: runA, status: 'FINISHED', end_time: 7 }, tokenA)).status).toBe(200);
       await tracking.finishJobRun(runA, 'KILLED');
       const a = (await get(`runs/get?run_id=${runA}`)).body.run.info;
-      expect(a.status).toBe('KILLED');
-      expect(a.end_time).toBeGreaterThan(0);
+      expect(a).toMatchObject({ status: 'KILLED', end_time: 7 });
+      const nested = (await get(`runs/get?run_id=${openNested[0].info.run_id}`)).body.run.info;
+      expect(nested.status).toBe('KILLED');
+      expect(nested.end_time).toBeGreaterThan(0);
       expect((await post('runs/set-tag', { run_id: runA, key: 'evaluated', value: 'yes' })).status).toBe(200);
     });
 

@@ -97,12 +97,18 @@ export class TrackingRepository {
     return rows[0] ?? null;
   }
 
-  /** Closes the run if it is still running (or scheduled); a status the run already reached stays. */
-  async finishIfRunning(id: string, status: RunStatus, endTime: number): Promise<boolean> {
-    const rows = returned(
-      await this.ds.query(`UPDATE run SET status = $2, end_time = $3 WHERE id = $1 AND status IN ('RUNNING', 'SCHEDULED') RETURNING id`, [id, status, endTime]),
+  /**
+   * Closes a job's run when its process is gone: the run and any other run the job made (nested runs a killed process
+   * left open) that are still RUNNING/SCHEDULED get the status; with `override` (KILLED: cancel, timeout) the job's own
+   * run gets it whatever the client wrote.
+   */
+  async finishJobRuns(id: string, status: RunStatus, endTime: number, override: boolean): Promise<void> {
+    await this.ds.query(
+      `UPDATE run SET status = $2, end_time = CASE WHEN status IN ('RUNNING', 'SCHEDULED') OR end_time IS NULL THEN $3 ELSE end_time END
+        WHERE (status IN ('RUNNING', 'SCHEDULED') AND (id = $1 OR job_id = (SELECT job_id FROM run WHERE id = $1)))
+           OR ($4 AND id = $1)`,
+      [id, status, endTime, override],
     );
-    return rows.length > 0;
   }
 
   async updateRun(id: string, values: { status?: RunStatus; endTime?: number; runName?: string }, em: EntityManager): Promise<void> {

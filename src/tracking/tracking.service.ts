@@ -72,9 +72,13 @@ export class TrackingService {
     });
   }
 
-  /** Closes a job's run when its process is gone: only if still RUNNING/SCHEDULED (a status the job wrote stays). */
+  /**
+   * Closes a job's run when its process is gone (reference §12, API.md §8): a run still RUNNING/SCHEDULED — the job's
+   * own and any nested one it left open — gets FINISHED / FAILED; a status the client already wrote stays, except that
+   * KILLED (cancel, timeout) wins on the job's run.
+   */
   async finishJobRun(runId: string, status: Extract<RunStatus, 'FINISHED' | 'FAILED' | 'KILLED'>): Promise<void> {
-    await this.repo.finishIfRunning(runId, status, Date.now());
+    await this.repo.finishJobRuns(runId, status, Date.now(), status === 'KILLED');
   }
 
   // ---- experiments
