@@ -405,6 +405,13 @@ describe('MLflow face', () => {
         pagination: { offset: 1, limit: 2, startIndex: 1, endIndex: 3, total: 5 },
       });
       expect((await t.http().get(`/api/v1/jobs/${jobB}/run`).set(bearer(bob.token))).status).toBe(404);
+      expect((await post('runs/log-metric', { run_id: runA, key: 'train/loss', value: 0.5, timestamp: 1, step: 3 }, alice.token)).status).toBe(200);
+      for (const path of ['train/loss', 'train%2Floss']) {
+        const slashed = await t.http().get(`/api/v1/jobs/${jobA}/metrics/${path}`).set(bearer(bob.token));
+        expect({ path, status: slashed.status, points: slashed.body.points }).toEqual({ path, status: 200, points: [{ step: 3, value: 0.5, timestamp: 1 }] });
+      }
+      const none = await t.http().get(`/api/v1/jobs/${jobA}/metrics/never`).set(bearer(bob.token));
+      expect(none.body).toEqual({ points: [], pagination: { offset: 0, limit: 100, startIndex: 0, endIndex: 0, total: 0 } });
     });
   });
 });
