@@ -241,6 +241,19 @@ describe('hostile input: a 4xx naming the field, never a 5xx, on every face', ()
     });
   });
 
+  describe('the MLflow face gets the same guards in its own body ({error_code, message})', () => {
+    it('bad text in the URL, deep JSON and an oversized body', async () => {
+      const mlflow = (res: Response, status: number, pattern: RegExp) => {
+        expect({ status: res.status, body: res.body }).toEqual({ status, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringMatching(pattern) } });
+      };
+      mlflow(await t.http().get('/api/2.0/mlflow/runs/get?run_id=%FF').set(bearer(admin)), 400, /run_id must be valid UTF-8/);
+      mlflow(await t.http().get('/api/2.0/mlflow/experiments/get-by-name?experiment_name=a%00').set(bearer(admin)), 400, /NUL/);
+      const post = (body: string) => t.http().post('/api/2.0/mlflow/runs/log-batch').set(bearer(admin)).set('Content-Type', 'application/json').serialize(raw).send(body);
+      mlflow(await post(`{"run_id":"x","metrics":${nested(65)}}`), 400, /nested more than 64/);
+      mlflow(await post(JSON.stringify({ run_id: 'x', tags: [{ key: 'k', value: 'v'.repeat(1024 * 1024) }] })), 413, /limit of 1048576 bytes/);
+    });
+  });
+
   describe('v1 validation failures are VALIDATION_FAILED with details.fields', () => {
     it('empty, blank and all-punctuation names', async () => {
       expectV1Invalid(await t.http().post('/api/v1/experiments').set(bearer(alice)).send({ name: '' }), 'name');

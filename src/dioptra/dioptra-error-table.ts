@@ -98,6 +98,12 @@ export const DIOPTRA_ERRORS: Record<ErrorCode, DioptraErrorReply> = {
       'Bad Request - The names of one or more of the uploaded task plugin packages conflicts with an existing package in the collection. To update an existing task plugin package, delete it first and then resubmit.',
   },
   TASK_PLUGIN_UPLOAD_INVALID: TASK_PLUGIN_UPLOAD,
+  TRACKING_INVALID: { status: 400, message: 'Bad Request - The request contains invalid parameters. Please verify and resubmit.', detail: true },
+  TRACKING_NOT_FOUND: {
+    status: 404,
+    message: 'Not Found - The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.',
+  },
+  TRACKING_ALREADY_EXISTS: { status: 400, message: 'Bad Request - The request contains invalid parameters. Please verify and resubmit.', detail: true },
 };
 
 /**
