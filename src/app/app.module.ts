@@ -16,6 +16,7 @@ import { HealthModule } from '../health/health.module';
 import { JobsApiModule } from '../jobs/jobs-api.module';
 import { RedisModule } from '../redis/redis.module';
 import { TaskPluginsApiModule } from '../task-plugins/task-plugins-api.module';
+import { MLFLOW_ERROR_FACE } from '../tracking/mlflow-error-table';
 import { UsersModule } from '../users/users.module';
 import { WorkerModule } from './worker.module';
 
@@ -25,7 +26,7 @@ import { WorkerModule } from './worker.module';
   providers: [
     RouteIndex,
     // First match wins: a face with a prefix inside another's (MLflow's /api/2.0 inside Dioptra's /api) comes first.
-    { provide: ERROR_FACES, useValue: [DIOPTRA_ERROR_FACE] },
+    { provide: ERROR_FACES, useValue: [MLFLOW_ERROR_FACE, DIOPTRA_ERROR_FACE] },
     { provide: APP_FILTER, useClass: HttpErrorFilter },
     { provide: APP_PIPE, useValue: new AppValidationPipe() },
   ],

@@ -2,11 +2,13 @@ import { ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
 import type { Request } from 'express';
-import { AuthUser, IS_ADMIN_ONLY, IS_PUBLIC } from '../common/auth-user';
+import { AuthUser, IS_ADMIN_ONLY, IS_MLFLOW_AUTH, IS_PUBLIC } from '../common/auth-user';
 import { DomainError, PermissionDeniedError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/config';
+import { JobTokensService } from '../tracking/job-tokens.service';
 import { UsersService } from '../users/users.service';
 import { UnauthenticatedError } from './auth.errors';
+import { AuthService } from './auth.service';
 
 /**
  * Global guard: every route needs a bearer token unless marked @Public(); @AdminOnly() routes need an admin.
@@ -20,6 +22,8 @@ export class AuthGuard extends PassportAuthGuard('jwt') {
     private readonly reflector: Reflector,
     private readonly config: AppConfig,
     private readonly users: UsersService,
+    private readonly auth: AuthService,
+    private readonly jobTokens: JobTokensService,
   ) {
     super();
   }
@@ -31,13 +35,34 @@ export class AuthGuard extends PassportAuthGuard('jwt') {
     if (this.config.authDisabled) {
       const admin = await this.users.bootstrapAdmin();
       req.user = { id: admin.id, username: admin.username, admin: true };
-    } else {
+    } else if (!(await this.otherCredentials(req, this.reflector.getAllAndOverride<boolean>(IS_MLFLOW_AUTH, targets) ?? false))) {
       await super.canActivate(context);
     }
     if (this.reflector.getAllAndOverride<boolean>(IS_ADMIN_ONLY, targets) && !req.user?.admin) {
       throw new PermissionDeniedError('admin privileges are required');
     }
     return true;
+  }
+
+  /**
+   * Credentials other than our JWTs: a job token (Bearer `alj_…`) is valid on @MlflowAuth() routes only (403
+   * elsewhere, after checking it: unknown or revoked is 401); HTTP Basic only on @MlflowAuth() routes, as the mlflow
+   * client sends MLFLOW_TRACKING_USERNAME/PASSWORD. False when the request carries neither (the JWT strategy runs).
+   */
+  private async otherCredentials(req: Request & { user?: AuthUser }, mlflowRoute: boolean): Promise<boolean> {
+    const header = req.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (bearer !== undefined && this.jobTokens.isJobToken(bearer)) {
+      const user = await this.jobTokens.authenticate(bearer);
+      if (!mlflowRoute) throw new PermissionDeniedError('job tokens are valid only on the MLflow tracking API (/api/2.0/mlflow)');
+      req.user = user;
+      return true;
+    }
+    if (mlflowRoute && /^Basic\s/i.test(header)) {
+      req.user = await this.auth.authenticateBasic(header.replace(/^Basic\s+/i, '').trim());
+      return true;
+    }
+    return false;
   }
 
   override handleRequest<T>(err: unknown, user: T, _info: unknown, context: ExecutionContext): T {

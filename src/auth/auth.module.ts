@@ -1,10 +1,12 @@
-// Owns login, bearer-token checking (the global AuthGuard), logout and access tokens. Depends on users/.
+// Owns login, bearer-token checking (the global AuthGuard), logout and access tokens. Depends on users/ and on
+// tracking/ for job tokens (tracking must not import auth/).
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/config';
+import { TrackingModule } from '../tracking/tracking.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
@@ -16,6 +18,7 @@ import { TokensController } from './tokens.controller';
 @Module({
   imports: [
     UsersModule,
+    TrackingModule,
     PassportModule,
     JwtModule.registerAsync({
       inject: [AppConfig],

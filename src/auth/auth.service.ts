@@ -81,6 +81,37 @@ export class AuthService {
     return { id: row.id, username: row.username, admin: row.admin, sessionId: credentialId };
   }
 
+  /**
+   * HTTP Basic on the MLflow face (MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD): the password is the user's
+   * password or one of their access tokens. A successful check is reused for a second (the client sends it on every
+   * request, and scrypt is deliberately slow); the cache is evicted with the user's on deactivation or password change.
+   */
+  async authenticateBasic(encoded: string): Promise<AuthUser> {
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new UnauthenticatedError('invalid credentials');
+    const username = decoded.slice(0, colon);
+    const secret = decoded.slice(colon + 1);
+    const key = `basic:${sha256(encoded)}`;
+    const cached = this.cache.get<AuthUser>(key);
+    if (cached) return cached;
+    let user: AuthUser;
+    if (/^[\w-]+\.[\w-]+\.[\w-]+$/.test(secret)) {
+      const claims = await this.jwt.verifyAsync<TokenClaims>(secret, { algorithms: ['HS256'] }).catch(() => null);
+      if (!claims || claims.tid === undefined) throw new UnauthenticatedError('invalid credentials');
+      user = await this.authenticate(claims, secret);
+      if (user.username.toLowerCase() !== username.toLowerCase()) throw new UnauthenticatedError('invalid credentials');
+    } else {
+      const row = await this.users.findByUsername(username);
+      const ok = await verifyPassword(secret, row?.passwordHash);
+      if (!row || !ok) throw new InvalidCredentialsError();
+      if (!row.active) throw new UserNotActiveError();
+      user = { id: row.id, username: row.username, admin: row.admin };
+    }
+    this.cache.set(key, user.id, user);
+    return user;
+  }
+
   async createToken(actor: AuthUser, dto: CreateTokenDto): Promise<{ token: string; tokenId: number }> {
     const userId = dto.userId ?? actor.id;
     if (userId !== actor.id && !actor.admin) throw new PermissionDeniedError('only admins may create tokens for other users');

@@ -97,6 +97,12 @@ export const DIOPTRA_ERRORS: Record<ErrorCode, DioptraErrorReply> = {
     message: 'Bad Request - The task plugin upload form contains invalid parameters. Please verify and resubmit.',
     detail: true,
   },
+  TRACKING_INVALID: { status: 400, message: 'Bad Request - The request contains invalid parameters. Please verify and resubmit.', detail: true },
+  TRACKING_NOT_FOUND: {
+    status: 404,
+    message: 'Not Found - The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.',
+  },
+  TRACKING_ALREADY_EXISTS: { status: 400, message: 'Bad Request - The request contains invalid parameters. Please verify and resubmit.', detail: true },
 };
 
 /** The Dioptra face's error replies: every /api route that is not /api/v1 (nor another face's prefix). */

@@ -50,6 +50,10 @@ export const ERROR_CODES = [
   'TASK_PLUGIN_FILE_NOT_FOUND',
   'TASK_PLUGIN_ALREADY_EXISTS',
   'TASK_PLUGIN_UPLOAD_INVALID',
+  // tracking (the MLflow face): messages are MLflow's own texts
+  'TRACKING_INVALID',
+  'TRACKING_NOT_FOUND',
+  'TRACKING_ALREADY_EXISTS',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
