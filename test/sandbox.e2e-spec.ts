@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { freePort } from '../src/common/net';
 import { loadConfig } from '../src/config/config';
 import { JobProcess } from '../src/sandbox/job-process';
@@ -193,6 +194,20 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
       expect((await waitForJob(t, admin, victim.id, ['started'])).status).toBe('started');
       await t.http().post(`/api/v1/jobs/${victim.id}/cancel`).set(bearer(admin)).expect(200);
       await ended(victim);
+    });
+
+    it('a cancel message published into Redis is ignored while the job row does not say canceled', async () => {
+      const job = await sh('sleep 3; echo survived');
+      await waitForJob(t, admin, job.id, ['started']);
+      const redis = new Redis(t.env.REDIS_URL);
+      try {
+        await redis.publish(`${t.env.REDIS_PREFIX}:job-cancel`, job.id);
+      } finally {
+        redis.disconnect();
+      }
+      const done = await ended(job);
+      expect(done.status).toBe('finished');
+      expect(await out(done)).toEqual(['survived']);
     });
 
     it('cannot write the server files, the builtin plugins, /etc, /usr or outside its HOME; is never uid 0', async () => {

@@ -1,6 +1,6 @@
 // Owns the process configuration: the only module that reads process.env. Everything else injects AppConfig.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
@@ -249,12 +249,18 @@ function builtinDirs(value: string | undefined): string[] {
   return dirs.length > 0 ? dirs.map((d) => resolve(d)) : [join(__dirname, '..', '..', 'task-plugins', 'dioptra_builtins')];
 }
 
+/** DATA_DIR holds the secrets (jwt-secret, postgres-password): 0700, made so when it exists already. */
+export function ensureDataDir(config: AppConfig): void {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
+}
+
 /** JWT_SECRET unset (development): generate one into DATA_DIR so tokens survive restarts. */
 export function ensureJwtSecret(config: AppConfig): void {
   if (config.jwtSecret || config.role === 'worker') return;
   const file = join(config.dataDir, 'jwt-secret');
   if (!existsSync(file)) {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
   }
   config.jwtSecret = readFileSync(file, 'utf8').trim();

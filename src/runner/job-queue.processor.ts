@@ -52,7 +52,7 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   onApplicationBootstrap(): void {
-    this.redis.subscribe('job-cancel', (jobId) => this.runner.stop(jobId, 'cancel'));
+    this.redis.subscribe('job-cancel', (jobId) => void this.runner.cancelRequested(jobId));
     void this.beat();
     void this.discover();
     this.timers = [

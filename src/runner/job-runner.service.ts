@@ -201,6 +201,20 @@ export class JobRunner {
     return { status: 'failed', exitCode: null, failureReason: 'worker shut down' };
   }
 
+  /**
+   * A `job-cancel` message: anyone who can reach Redis can publish one, so it is acted on only when the job's row says
+   * `canceled` (the API sets it before publishing).
+   */
+  async cancelRequested(jobId: string): Promise<void> {
+    if (!this.running.has(jobId)) return;
+    try {
+      if ((await this.lifecycle.getStatus(jobId)) === 'canceled') this.stop(jobId, 'cancel');
+      else this.logger.warn(`[job ${jobId}] cancel message ignored: the job's row does not say canceled`);
+    } catch {
+      // Database unreachable: the status check acts once it is back.
+    }
+  }
+
   /** Safety net for a lost `job-cancel` message: a job whose row left `started` is stopped. */
   private async checkStillStarted(jobId: string): Promise<void> {
     try {
