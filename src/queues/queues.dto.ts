@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { PageQueryDto, PaginationDto } from '../common/pagination';
 import { QueryBoolean } from '../common/query-booleans';
 import type { QueueSort } from './queues.repository';
@@ -7,6 +7,9 @@ import type { QueueSort } from './queues.repository';
 /** Postgres text cannot hold NUL characters: refuse them up front (400), never let the database raise (500). */
 const NO_NUL = /^[^\u0000]*$/;
 const noNul = () => Matches(NO_NUL, { message: '$property must be text without NUL characters' });
+
+const NETWORKS = ['none', 'host'];
+const DEVICE = /^\/dev\/(?!.*\.\.)[A-Za-z0-9_.*\/-]{1,200}$/;
 
 const SORTS: QueueSort[] = ['id', 'name', 'createdAt', 'lastModified'];
 
@@ -26,6 +29,10 @@ export class QueueDto {
   @ApiProperty() createdAt: string;
   @ApiProperty() lastModified: string;
   @ApiProperty({ type: QueueJobCountsDto }) jobCounts: QueueJobCountsDto;
+  /** The job sandbox's network on this queue: `none` (the job's own loopback; MLflow tracking is forwarded) or `host`; null = the worker's default (JOB_NETWORK). */
+  @ApiProperty({ type: String, enum: NETWORKS, nullable: true }) network: 'none' | 'host' | null;
+  /** Device paths bound into this queue's job sandboxes (GPUs: `/dev/nvidia*`). */
+  @ApiProperty({ type: [String] }) devices: string[];
 }
 
 export class QueueReplyDto {
@@ -41,12 +48,28 @@ export class CreateQueueDto {
   /** Slugified as Dioptra does; 1–255 characters after that. */
   @IsString() @MaxLength(4096) name: string;
   @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
+  /** Admin: the job sandbox's network on this queue, `none` or `host`; null = the worker's default (JOB_NETWORK). */
+  @ApiPropertyOptional({ type: String, enum: NETWORKS, nullable: true })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsIn(NETWORKS)
+  network?: 'none' | 'host' | null;
+  /** Admin: device paths under /dev bound into this queue's job sandboxes; `*` matches within a name (`/dev/nvidia*`). */
+  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
 
 export class PatchQueueDto {
   /** New name, slugified. */
   @IsOptional() @IsString() @MaxLength(4096) name?: string;
   @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
+  /** Admin: the job sandbox's network on this queue, `none` or `host`; null = the worker's default (JOB_NETWORK). */
+  @ApiPropertyOptional({ type: String, enum: NETWORKS, nullable: true })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsIn(NETWORKS)
+  network?: 'none' | 'host' | null;
+  /** Admin: device paths under /dev bound into this queue's job sandboxes; `*` matches within a name (`/dev/nvidia*`). */
+  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
 
 export class QueuesQueryDto extends PageQueryDto {
