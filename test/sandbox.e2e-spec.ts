@@ -330,7 +330,7 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
       const narrow = await py(code);
       expect(await out(await ended(wide))).toEqual(['True True']);
       expect(await out(await ended(narrow))).toEqual(['False False']);
-      const patched = await t.http().patch(`/api/v1/queues/${res.body.queue.id}`).set(bearer(admin)).send({ network: null, devices: [] }).expect(200);
+      const patched = await t.http().patch(`/api/v1/queues/${res.body.queue.id}`).set(bearer(admin)).send({ network: 'default', devices: [] }).expect(200);
       expect(patched.body.queue).toMatchObject({ network: null, devices: [] });
     });
 

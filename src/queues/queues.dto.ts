@@ -1,14 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto, PaginationDto } from '../common/pagination';
 import { QueryBoolean } from '../common/query-booleans';
 import type { QueueSort } from './queues.repository';
 
-/** Postgres text cannot hold NUL characters: refuse them up front (400), never let the database raise (500). */
-const NO_NUL = /^[^\u0000]*$/;
-const noNul = () => Matches(NO_NUL, { message: '$property must be text without NUL characters' });
-
 const NETWORKS = ['none', 'host'];
+const NETWORK_INPUTS = [...NETWORKS, 'default'];
 const DEVICE = /^\/dev\/(?!.*\.\.)[A-Za-z0-9_.*\/-]{1,200}$/;
 
 const SORTS: QueueSort[] = ['id', 'name', 'createdAt', 'lastModified'];
@@ -47,13 +44,12 @@ export class QueuesPageDto {
 export class CreateQueueDto {
   /** Slugified as Dioptra does; 1–255 characters after that. */
   @IsString() @MaxLength(4096) name: string;
-  @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
-  /** Admin: the job sandbox's network on this queue, `none` or `host`; null = the worker's default (JOB_NETWORK). */
-  @ApiPropertyOptional({ type: String, enum: NETWORKS, nullable: true })
+  @IsOptional() @IsString() @MaxLength(65536) description?: string;
+  /** Admin: the job sandbox's network on this queue, `none` or `host`; `default` = the worker's JOB_NETWORK (shown as null). */
+  @ApiPropertyOptional({ enum: NETWORK_INPUTS })
   @IsOptional()
-  @ValidateIf((_, v) => v !== null)
-  @IsIn(NETWORKS)
-  network?: 'none' | 'host' | null;
+  @IsIn(NETWORK_INPUTS)
+  network?: 'none' | 'host' | 'default';
   /** Admin: device paths under /dev bound into this queue's job sandboxes; `*` matches within a name (`/dev/nvidia*`). */
   @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
@@ -61,20 +57,19 @@ export class CreateQueueDto {
 export class PatchQueueDto {
   /** New name, slugified. */
   @IsOptional() @IsString() @MaxLength(4096) name?: string;
-  @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
-  /** Admin: the job sandbox's network on this queue, `none` or `host`; null = the worker's default (JOB_NETWORK). */
-  @ApiPropertyOptional({ type: String, enum: NETWORKS, nullable: true })
+  @IsOptional() @IsString() @MaxLength(65536) description?: string;
+  /** Admin: the job sandbox's network on this queue, `none` or `host`; `default` = the worker's JOB_NETWORK (shown as null). */
+  @ApiPropertyOptional({ enum: NETWORK_INPUTS })
   @IsOptional()
-  @ValidateIf((_, v) => v !== null)
-  @IsIn(NETWORKS)
-  network?: 'none' | 'host' | null;
+  @IsIn(NETWORK_INPUTS)
+  network?: 'none' | 'host' | 'default';
   /** Admin: device paths under /dev bound into this queue's job sandboxes; `*` matches within a name (`/dev/nvidia*`). */
   @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
 
 export class QueuesQueryDto extends PageQueryDto {
   /** Case-insensitive substring of the name. */
-  @IsOptional() @IsString() @noNul() name?: string;
+  @IsOptional() @IsString() name?: string;
 
   @IsOptional() @QueryBoolean() @IsBoolean() locked?: boolean;
 

@@ -17,7 +17,8 @@ export interface QueueInput {
   /** Raw name from the client; slugified here. */
   name?: unknown;
   description?: string;
-  network?: 'none' | 'host' | null;
+  /** `default`: the worker's JOB_NETWORK (stored as null). */
+  network?: 'none' | 'host' | 'default';
   devices?: string[];
 }
 
@@ -77,7 +78,7 @@ export class QueuesService {
     requireAdmin(actor);
     const name = validName(input.name);
     await this.assertNameFree(name);
-    const id = await this.queues.insert({ name, description: input.description ?? '', network: input.network ?? null, devices: input.devices ?? [] });
+    const id = await this.queues.insert({ name, description: input.description ?? '', network: storedNetwork(input.network) ?? null, devices: input.devices ?? [] });
     if (id === null) throw new QueueAlreadyExistsError(name); // lost a race for the name
     return this.get({ id });
   }
@@ -92,7 +93,7 @@ export class QueuesService {
       await this.assertNameFree(values.name, queue.id);
     }
     if (input.description !== undefined) values.description = input.description;
-    if (input.network !== undefined) values.network = input.network;
+    if (input.network !== undefined) values.network = storedNetwork(input.network);
     if (input.devices !== undefined) values.devices = input.devices;
     if (!(await this.queues.update(queue.id, values))) throw new QueueAlreadyExistsError(values.name!);
     return this.get({ id: queue.id });
@@ -154,4 +155,8 @@ function validName(raw: unknown): string {
   const name = slugifyName(raw);
   if (name === null || name.includes('\u0000')) throw new QueueNameInvalidError();
   return name;
+}
+
+function storedNetwork(network: QueueInput['network']): 'none' | 'host' | null | undefined {
+  return network === 'default' ? null : network;
 }
