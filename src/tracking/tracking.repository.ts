@@ -192,6 +192,25 @@ export class TrackingRepository {
     );
   }
 
+  /** A run with its params, tags and latest metrics in one round trip (runs/get is the hot path: ≥ 4 per job). */
+  async findRunWithData(id: string): Promise<{ run: RunEntity; data: RunData } | null> {
+    const rows: Array<RunEntity & { params: KeyValue[] | null; tags: KeyValue[] | null; metrics: Array<Omit<MetricPoint, 'value'> & { value: string }> | null }> =
+      await this.ds.query(
+        `SELECT ${runColumns('r')},
+                (SELECT json_agg(json_build_object('key', p.key, 'value', p.value) ORDER BY p.key) FROM run_param p WHERE p.run_id = r.id) AS params,
+                (SELECT json_agg(json_build_object('key', t.key, 'value', t.value) ORDER BY t.key) FROM run_tag t WHERE t.run_id = r.id) AS tags,
+                (SELECT json_agg(json_build_object('key', m.key, 'value', m.value::text, 'timestamp', m.timestamp::text, 'step', m.step::text) ORDER BY m.key)
+                   FROM run_latest_metric m WHERE m.run_id = r.id) AS metrics
+           FROM run r WHERE r.id = $1`,
+        [id],
+      );
+    const row = rows[0];
+    if (!row) return null;
+    const { params, tags, metrics, ...run } = row;
+    // float8 as text keeps NaN and ±Infinity ('NaN', 'Infinity', '-Infinity' are what Number() reads).
+    return { run, data: { params: params ?? [], tags: tags ?? [], metrics: (metrics ?? []).map((m) => ({ ...m, value: Number(m.value) })) } };
+  }
+
   /** Params, tags and latest metrics of these runs, in three indexed reads. */
   async runData(runIds: string[]): Promise<Map<string, RunData>> {
     const out = new Map<string, RunData>(runIds.map((id) => [id, { params: [], tags: [], metrics: [] }]));

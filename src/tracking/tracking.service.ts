@@ -219,8 +219,10 @@ export class TrackingService {
   }
 
   async getRun(actor: AuthUser, runId: string): Promise<RunView> {
-    const run = await this.runForRead(actor, runId);
-    return { run, data: (await this.repo.runData([run.id])).get(run.id)! };
+    const view = RUN_ID.test(runId) ? await this.repo.findRunWithData(runId) : null;
+    if (!view) throw new RunNotFoundError(runId);
+    this.assertMayRead(actor, view.run.experimentId);
+    return view;
   }
 
   /** A run the caller may read (a job token: runs of its experiment). */
