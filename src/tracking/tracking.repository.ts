@@ -170,25 +170,17 @@ export class TrackingRepository {
    * Stores metric points (an identical point again is stored once: a replayed POST is harmless) and moves each key's
    * latest value when a point is greater by (step, timestamp, value).
    */
-  async insertMetrics(runId: string, metrics: MetricIn[], em: EntityManager): Promise<void> {
+  async insertMetrics(runId: string, metrics: MetricIn[], em: EntityManager = this.ds.manager): Promise<void> {
     if (metrics.length === 0) return;
-    const keys = metrics.map((m) => m.key);
-    const values = metrics.map((m) => m.value);
-    const timestamps = metrics.map((m) => String(m.timestamp));
-    const steps = metrics.map((m) => String(m.step));
+    // One statement (atomic on its own): the points, then each key's latest value from this batch if greater.
     await em.query(
-      `INSERT INTO run_metric (run_id, key, value, timestamp, step)
-       SELECT $1, k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)
-       ON CONFLICT DO NOTHING`,
-      [runId, keys, values, timestamps, steps],
-    );
-    await em.query(
-      `INSERT INTO run_latest_metric AS l (run_id, key, value, timestamp, step)
-       SELECT DISTINCT ON (k) $1, k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)
-        ORDER BY k, s DESC, t DESC, v DESC
+      `WITH x AS (SELECT k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)),
+            points AS (INSERT INTO run_metric (run_id, key, value, timestamp, step) SELECT $1, k, v, t, s FROM x ON CONFLICT DO NOTHING)
+       INSERT INTO run_latest_metric AS l (run_id, key, value, timestamp, step)
+       SELECT DISTINCT ON (k) $1, k, v, t, s FROM x ORDER BY k, s DESC, t DESC, v DESC
        ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value, timestamp = EXCLUDED.timestamp, step = EXCLUDED.step
         WHERE (EXCLUDED.step, EXCLUDED.timestamp, EXCLUDED.value) > (l.step, l.timestamp, l.value)`,
-      [runId, keys, values, timestamps, steps],
+      [runId, metrics.map((m) => m.key), metrics.map((m) => m.value), metrics.map((m) => String(m.timestamp)), metrics.map((m) => String(m.step))],
     );
   }
 
