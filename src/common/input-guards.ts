@@ -140,13 +140,16 @@ export function assertCleanUrlEncoded(text: string): void {
   }
 }
 
+/** Artifact paths are checked by their route, which answers MLflow's own "Invalid path" (tracking/run-artifacts). */
+const SELF_CHECKED_PATHS = '/api/2.0/mlflow-artifacts/artifacts/';
+
 /** First middleware: the raw path's segments and the query's pairs decode to clean text. */
 export function rawUrlGuard(req: Request, _res: Response, next: NextFunction): void {
   try {
     const url = req.url;
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path.includes('%')) {
+    if (path.includes('%') && !path.startsWith(SELF_CHECKED_PATHS)) {
       for (const segment of path.split('/')) {
         const decoded = decodeComponentStrict(segment);
         if (decoded === null) fail('path', `segment '${segment}' is not valid percent-encoded UTF-8`);
