@@ -5,6 +5,7 @@ import { TaskPlugins1764500200000 } from './migrations/1764500200000-task-plugin
 import { Jobs1764500300000 } from './migrations/1764500300000-jobs';
 import { BlobChunks1764620000000 } from './migrations/1764620000000-blob-chunks';
 import { Tracking1764640000000 } from './migrations/1764640000000-tracking';
+import { LoginSessionTokenHash1764660000000 } from './migrations/1764660000000-login-session-token-hash';
 
 export const MIGRATIONS: Function[] = [
   UsersAndAuth1764500000000,
@@ -13,4 +14,5 @@ export const MIGRATIONS: Function[] = [
   Jobs1764500300000,
   BlobChunks1764620000000,
   Tracking1764640000000,
+  LoginSessionTokenHash1764660000000,
 ];
