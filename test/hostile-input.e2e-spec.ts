@@ -4,7 +4,6 @@
 import type { Response } from 'supertest';
 import { MLFLOW_JSON_LIMIT } from '../src/app/configure-app';
 import { MAX_COMMAND_BYTES } from '../src/workflows/mlproject';
-import { MLFLOW_JSON_LIMIT } from '../src/app/configure-app';
 import { ADMIN_PASSWORD, bearer, createUser, login, startApp, TestApp } from './utils/harness';
 import { createExperimentAndQueue, workflowTarGz } from './utils/jobs-fixtures';
 
