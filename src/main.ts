@@ -4,6 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app/app.module';
 import { configureApp } from './app/configure-app';
 import { resolveLocalRedis } from './app/embedded-redis';
+import { sweepStaleSpools } from './common/upload-spool';
 import { AppConfig, ConfigError, ensureDataDir, ensureJwtSecret, ROLES, Role } from './config/config';
 import { loadConfigFromEnvironment } from './config/load-environment';
 import { EmbeddedService, startEmbeddedPostgres } from './database/embedded-postgres';
@@ -43,6 +44,10 @@ async function main(): Promise<void> {
   };
   try {
     await startInfrastructure(config, stops);
+    if (config.role !== 'worker') {
+      const swept = await sweepStaleSpools(config.uploadTmpdir);
+      if (swept > 0) logger.warn(`removed ${swept} upload spool director${swept === 1 ? 'y' : 'ies'} left by an earlier process`);
+    }
     if (config.authDisabled) {
       logger.warn(
         `AUTH_DISABLED=true: every request acts as the bootstrap admin. Use only on a closed lab network. Listening on ${config.host}` +
