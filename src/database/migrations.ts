@@ -6,6 +6,7 @@ import { Jobs1764500300000 } from './migrations/1764500300000-jobs';
 import { BlobChunks1764620000000 } from './migrations/1764620000000-blob-chunks';
 import { QueueSandbox1764630000000 } from './migrations/1764630000000-queue-sandbox';
 import { Tracking1764640000000 } from './migrations/1764640000000-tracking';
+import { LoginSessionTokenHash1764660000000 } from './migrations/1764660000000-login-session-token-hash';
 
 export const MIGRATIONS: Function[] = [
   UsersAndAuth1764500000000,
@@ -15,4 +16,5 @@ export const MIGRATIONS: Function[] = [
   BlobChunks1764620000000,
   QueueSandbox1764630000000,
   Tracking1764640000000,
+  LoginSessionTokenHash1764660000000,
 ];
