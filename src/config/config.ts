@@ -150,7 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     role: parsed.ALIDADE_ROLE ?? 'all',
     production,
     port: parsed.PORT ?? 3000,
-    host: parsed.HOST ?? '0.0.0.0',
+    // AUTH_DISABLED lets anyone who reaches the port act as admin: loopback only, unless HOST is set explicitly.
+    host: parsed.HOST ?? (parsed.AUTH_DISABLED ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl: parsed.DATABASE_URL,
     redisUrl: parsed.REDIS_URL,
     redisPrefix: parsed.REDIS_PREFIX ?? 'alidade',
