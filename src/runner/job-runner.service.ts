@@ -12,7 +12,10 @@ import { TaskPluginsService } from '../task-plugins/task-plugins.service';
 import { extractArchive, listArchive } from '../workflows/archive';
 import { withoutServerPaths } from '../workflows/job-paths';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
-import { JobProcess, StopReason } from './job-process';
+import { JobProcess, StopReason } from '../sandbox/job-process';
+import { QueueNotFoundError } from '../queues/queues.errors';
+import { QueuesService } from '../queues/queues.service';
+import { JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
 import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
 
@@ -30,6 +33,8 @@ interface PreparedJob {
   command: string;
   cwd: string;
   env: Record<string, string>;
+  /** The queue's sandbox choices (network, devices), admin-set. */
+  policy: SandboxPolicy;
 }
 
 /**
@@ -51,6 +56,8 @@ export class JobRunner {
     private readonly dispatcher: JobDispatcher,
     private readonly blobs: BlobStore,
     private readonly plugins: TaskPluginsService,
+    private readonly sandbox: SandboxService,
+    private readonly queues: QueuesService,
   ) {}
 
   isRunning(jobId: string): boolean {
@@ -87,13 +94,15 @@ export class JobRunner {
     // What the job's owner reads names the job's files relative to its workflow, never the worker's directories.
     const serverRoots = [join(workdir, 'workflow'), workdir];
     const startedAt = Date.now();
+    let box: JobSandbox | undefined;
     try {
       let outcome: JobOutcome;
       try {
-        const prepared = await this.prepare(job, workdir, mlflowRunId);
+        box = await this.sandbox.open(jobId);
+        const prepared = await this.prepare(job, box.dir, mlflowRunId);
         this.logger.debug(`[job ${jobId}] prepared in ${Date.now() - startedAt} ms`);
         logs.add('system', `running entry point ${job.entryPoint}: ${withoutServerPaths(prepared.command, serverRoots)}`);
-        outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs);
+        outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs, box);
       } catch (e) {
         this.logger.warn(`[job ${jobId}] could not start: ${errorMessage(e)}`);
         outcome = { status: 'failed', exitCode: null, failureReason: withoutServerPaths(errorMessage(e), serverRoots) };
@@ -112,7 +121,7 @@ export class JobRunner {
     } finally {
       clearInterval(watch);
       this.running.delete(jobId);
-      if (!this.config.keepJobWorkdirs) await rm(workdir, { recursive: true, force: true }).catch((e) => this.logger.warn(`[job ${jobId}] workdir not removed: ${errorMessage(e)}`));
+      await box?.close();
     }
   }
 
@@ -132,11 +141,10 @@ export class JobRunner {
     return job;
   }
 
-  /** Fresh workdir, archive unpacked into `workflow/`, entry point resolved, plugins written into `plugins/`. */
+  /** In the fresh job directory: archive unpacked into `workflow/`, entry point resolved, plugins written into `plugins/`. */
   private async prepare(job: JobEntity, workdir: string, mlflowRunId: string): Promise<PreparedJob> {
     const workflowDir = join(workdir, 'workflow');
     const pluginDir = join(workdir, 'plugins');
-    await rm(workdir, { recursive: true, force: true });
     await mkdir(workflowDir, { recursive: true });
     await mkdir(pluginDir, { recursive: true });
 
@@ -161,7 +169,8 @@ export class JobRunner {
     const resolved = resolveEntryPoint(project, projectFiles, job.entryPoint, stringValues(job.parameters), projectDir);
 
     await this.persist(job.id, 'write the task plugins', () => this.plugins.materialize(pluginDir));
-    // The job sees these and config.jobBaseEnv (PATH, locale), never the server's own environment or secrets.
+    // The job sees these and config.jobBaseEnv (PATH, JOB_ENV_PASSTHROUGH, JOB_ENV), never the server's own
+    // environment or secrets; the sandbox adds HOME (the job directory).
     const env: Record<string, string> = {
       ...this.config.jobBaseEnv,
       MLFLOW_RUN_ID: mlflowRunId,
@@ -172,17 +181,26 @@ export class JobRunner {
       DIOPTRA_JOB_PARAMETERS: JSON.stringify(resolved.parameters),
       PYTHONUNBUFFERED: '1',
     };
-    return { command: resolved.command, cwd: projectDir, env };
+    const queue = await this.persist(job.id, 'read the queue', () =>
+      // A queue deleted meanwhile (not possible while it has jobs, but rows can be edited by hand): the defaults.
+      this.queues.get({ id: job.queueId }).catch((e) => {
+        if (e instanceof QueueNotFoundError) return null;
+        throw e;
+      }),
+    );
+    return { command: resolved.command, cwd: projectDir, env, policy: { network: queue?.network ?? null, devices: queue?.devices ?? [] } };
   }
 
   /** Runs the command to its end (or timeout / cancel / shutdown) and says how it ended. */
-  private async execute(job: JobEntity, prepared: PreparedJob, state: RunState, logs: LogBatcher): Promise<JobOutcome> {
-    const proc = new JobProcess({ ...prepared, timeoutMs: job.timeoutSeconds * 1000, onLine: (stream, line) => logs.add(stream, line) });
+  private async execute(job: JobEntity, prepared: PreparedJob, state: RunState, logs: LogBatcher, box: JobSandbox): Promise<JobOutcome> {
+    const proc = await box.start({ ...prepared, timeoutMs: job.timeoutSeconds * 1000, onLine: (stream, line) => logs.add(stream, line) });
     state.process = proc;
     // A cancel that arrived while the process was being spawned.
     if (state.stopFor) proc.stop(state.stopFor);
     const result = await proc.done;
     if (result.stoppedFor) return this.stoppedOutcome(job, result.stoppedFor);
+    // A limit the sandbox enforced says which one, not just the exit code it caused.
+    if (result.limit && (result.exitCode !== 0 || result.limitFatal)) return { status: 'failed', exitCode: result.exitCode, failureReason: result.limit };
     if (result.exitCode === 0) return { status: 'finished', exitCode: 0, failureReason: null };
     if (result.exitCode === null) return { status: 'failed', exitCode: null, failureReason: `killed by ${result.signal}` };
     return { status: 'failed', exitCode: result.exitCode, failureReason: `exit code ${result.exitCode}` };
@@ -193,6 +211,20 @@ export class JobRunner {
     // The API already set the row to canceled (with who canceled it); this end changes nothing.
     if (reason === 'cancel') return { status: 'canceled', exitCode: null, failureReason: 'canceled' };
     return { status: 'failed', exitCode: null, failureReason: 'worker shut down' };
+  }
+
+  /**
+   * A `job-cancel` message: anyone who can reach Redis can publish one, so it is acted on only when the job's row says
+   * `canceled` (the API sets it before publishing).
+   */
+  async cancelRequested(jobId: string): Promise<void> {
+    if (!this.running.has(jobId)) return;
+    try {
+      if ((await this.lifecycle.getStatus(jobId)) === 'canceled') this.stop(jobId, 'cancel');
+      else this.logger.warn(`[job ${jobId}] cancel message ignored: the job's row does not say canceled`);
+    } catch {
+      // Database unreachable: the status check acts once it is back.
+    }
   }
 
   /** Safety net for a lost `job-cancel` message: a job whose row left `started` is stopped. */

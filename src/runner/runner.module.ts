@@ -2,6 +2,7 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module';
 import { QueuesModule } from '../queues/queues.module';
+import { SandboxModule } from '../sandbox/sandbox.module';
 import { StorageModule } from '../storage/storage.module';
 import { TaskPluginsModule } from '../task-plugins/task-plugins.module';
 import { JobQueueProcessor } from './job-queue.processor';
@@ -9,7 +10,7 @@ import { JobRunner } from './job-runner.service';
 import { RunnerRepository } from './runner.repository';
 
 @Module({
-  imports: [JobsModule, QueuesModule, StorageModule, TaskPluginsModule],
+  imports: [JobsModule, QueuesModule, SandboxModule, StorageModule, TaskPluginsModule],
   providers: [JobRunner, JobQueueProcessor, RunnerRepository],
 })
 export class RunnerModule {}
