@@ -284,6 +284,43 @@ describe('login rate limit', () => {
   });
 });
 
+describe('login rate limit across API processes and behind proxies', () => {
+  const attempt = (t: TestApp, forwardedFor?: string) => {
+    const req = t.http().post('/api/v1/auth/login');
+    if (forwardedFor) req.set('X-Forwarded-For', forwardedFor);
+    return req.send({ username: 'admin', password: 'wrong-password' });
+  };
+
+  it('two API processes on one Redis count the same attempts; X-Forwarded-For is ignored without TRUST_PROXY', async () => {
+    const shared = { LOGIN_RATE_LIMIT: '3', REDIS_PREFIX: `alidade-t-${process.env.ALIDADE_TEST_RUN}-throttle-${process.pid}` };
+    const a = await startApp({ env: shared });
+    const b = await startApp({ env: shared, databaseUrl: a.databaseUrl });
+    try {
+      await attempt(a).expect(401);
+      await attempt(b, '10.0.0.1').expect(401);
+      await attempt(a, '10.0.0.2').expect(401);
+      const res = await attempt(b, '10.0.0.3').expect(429);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      await attempt(a).expect(429);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('with TRUST_PROXY, each forwarded client has its own budget', async () => {
+    const t = await startApp({ env: { LOGIN_RATE_LIMIT: '2', TRUST_PROXY: 'loopback' } });
+    try {
+      await attempt(t, '203.0.113.7').expect(401);
+      await attempt(t, '203.0.113.7').expect(401);
+      await attempt(t, '203.0.113.7').expect(429);
+      await attempt(t, '203.0.113.8').expect(401);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 /** Whether a TCP connection to host:port is accepted. */
 function connects(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

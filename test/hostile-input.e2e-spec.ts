@@ -97,6 +97,12 @@ describe('hostile input: a 4xx naming the field, never a 5xx, on every face', ()
       expectV1Invalid(await send('/api/v1/jobs', multipart(jobFields([{ name: 'experimentName', value: 'mnist' }, { name: 'queue', value: 'tensorflow\u0000' }]))), 'queue', /NUL/);
       const oddName = await send('/api/v1/jobs', multipart(jobFields([{ name: 'experimentName', value: 'mnist' }, { name: 'queue', value: 'tensorflow_cpu' }, { name: Buffer.concat([Buffer.from('x'), ff]), value: 'y' }])));
       expect({ status: oddName.status, code: oddName.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      for (const name of ['__proto__', 'constructor', '', 'toString', 'hasOwnProperty']) {
+        const odd = await send('/api/v1/jobs', multipart(jobFields([{ name: 'experimentName', value: 'mnist' }, { name: 'queue', value: 'tensorflow_cpu' }, { name, value: '{}' }])));
+        expect({ name, status: odd.status, code: odd.body.code }).toEqual({ name, status: 400, code: expect.stringMatching(/^(VALIDATION_FAILED|JOB_SUBMISSION_INVALID)$/) });
+        const form = await send('/api/experiment/', multipart([{ name: 'name', value: `odd-${name.length}` }, { name, value: '{}' }]), admin);
+        expectDioptra(form, 400, DIOPTRA_EXPERIMENT_FORM);
+      }
       const bracket = await send('/api/v1/jobs', multipart(jobFields([{ name: 'experimentName[0]', value: 'mnist' }, { name: 'queue', value: 'tensorflow_cpu' }])));
       expect({ status: bracket.status, code: bracket.body.code, message: bracket.body.message }).toMatchObject({ status: 400, code: 'JOB_SUBMISSION_INVALID', message: expect.stringMatching(/nesting/i) });
       const dioptra = await send('/api/job/', multipart(jobFields([{ name: 'experimentName', value: 'mnist' }, { name: 'queue', value: Buffer.concat([Buffer.from('tensorflow_cpu'), ff]) }])));

@@ -4,6 +4,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import express, { type Express } from 'express';
 import { readdirSync } from 'node:fs';
 import { RouteIndex } from '../common/errors/route-index';
+import { AppConfig } from '../config/config';
 import { JSON_BODY_LIMIT, rawUrlGuard, verifyRawBody } from '../common/input-guards';
 
 /** The OpenAPI document generated from the controllers' decorators. */
@@ -30,6 +31,8 @@ export async function configureApp(app: INestApplication): Promise<void> {
   const server = app.getHttpAdapter().getInstance() as Express;
   server.disable('x-powered-by');
   server.set('query parser', 'extended');
+  // The client address (login rate limit, logs) behind a reverse proxy: X-Forwarded-For only from trusted proxies.
+  server.set('trust proxy', app.get(AppConfig).trustProxy);
   // First: a raw URL with bad text is refused before any body is read.
   server.use(rawUrlGuard);
   mountMlflowBodyParsing(server);

@@ -72,7 +72,8 @@ export function assertCleanText(value: unknown, field: string, depth = 0, multip
   }
   for (const [key, item] of Object.entries(value)) {
     const path = field ? `${field}.${printable(key)}` : printable(key);
-    const keyReason = badTextReason(key, isMultipart);
+    // `__proto__` (a JSON key or a multipart field name) would be dropped or reach an object's prototype on copy.
+    const keyReason = key === '__proto__' ? 'is reserved' : badTextReason(key, isMultipart);
     if (keyReason) fail(path, `is not an accepted field name: a field name ${keyReason}`);
     assertCleanText(item, path, depth + 1, isMultipart);
   }

@@ -1,5 +1,5 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationPipe } from '@nestjs/common';
-import { ValidationError } from 'class-validator';
+import { getMetadataStorage, ValidationError } from 'class-validator';
 import { ValidationFailedError } from './errors/domain-error';
 import { assertCleanText } from './input-guards';
 import { MAX_ROW_ID } from './sql';
@@ -41,9 +41,25 @@ export class AppValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type !== 'custom') assertCleanText(value, metadata.data ?? '');
     if (metadata.type === 'param') return Promise.resolve(value);
-    if (metadata.type === 'body' && metadata.metatype && this.toValidate(metadata)) value = withoutNulls(value);
+    if (metadata.metatype && this.toValidate(metadata)) {
+      if (metadata.type === 'body') value = withoutNulls(value);
+      refuseInheritedNames(value, metadata.metatype);
+    }
     return super.transform(value, metadata);
   }
+}
+
+/**
+ * Keys named like Object.prototype members (`toString`, `constructor`, `hasOwnProperty`, ...) that the DTO does not
+ * declare: class-transformer drops them silently, so the whitelist never sees them. Refused like any unknown field.
+ */
+function refuseInheritedNames(value: unknown, metatype: Function): void {
+  if (typeof value !== 'object' || value === null) return;
+  const odd = Object.keys(value).filter((k) => k in Object.prototype);
+  if (odd.length === 0) return;
+  const known = new Set(getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false).map((m) => m.propertyName));
+  const fields = Object.fromEntries(odd.filter((k) => !known.has(k)).map((k) => [k, [`${k} is not an accepted field`]]));
+  if (Object.keys(fields).length > 0) throw new ValidationFailedError(fields, Object.values(fields).flat().join('; '));
 }
 
 /**

@@ -39,6 +39,11 @@ export class EnvSchema {
   @IsOptional() @IsString() @MinLength(8, { message: 'ADMIN_PASSWORD must be at least 8 characters' }) ADMIN_PASSWORD?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() AUTH_DISABLED?: boolean;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) LOGIN_RATE_LIMIT?: number;
+  @IsOptional()
+  @Matches(/^(true|false|\d+|(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d+)?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9A-Fa-f.:]+(\/\d+)?))*)$/, {
+    message: 'TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list of addresses/subnets (loopback, 10.0.0.0/8, ...)',
+  })
+  TRUST_PROXY?: string;
   @IsOptional() @IsString() WORKER_QUEUES?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) WORKER_CONCURRENCY?: number;
   @IsOptional() @IsString() JOB_WORKDIR?: string;
@@ -109,6 +114,8 @@ export class AppConfig {
   authDisabled: boolean;
   /** Login attempts allowed per client address per minute. */
   loginRateLimit: number;
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For names the client (false: none, the default). */
+  trustProxy: boolean | number | string;
   /** Queue names this worker serves; undefined = all queues. */
   workerQueues?: string[];
   workerConcurrency: number;
@@ -161,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     adminPassword: parsed.ADMIN_PASSWORD,
     authDisabled: parsed.AUTH_DISABLED ?? false,
     loginRateLimit: parsed.LOGIN_RATE_LIMIT ?? 10,
+    trustProxy: trustProxy(parsed.TRUST_PROXY),
     workerQueues: parsed.WORKER_QUEUES ? parsed.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean) : undefined,
     workerConcurrency: parsed.WORKER_CONCURRENCY ?? 1,
     // Outside DATA_DIR: nothing of the server's files is on the way to a job's directory.
@@ -178,6 +186,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
   } satisfies AppConfig);
   config.jobBaseEnv = { PATH: JOB_PATH, ...config.sandbox.envPassthrough, ...config.sandbox.extraEnv };
   return config;
+}
+
+/** TRUST_PROXY: off unless set; `true` trusts every proxy, a number that many hops, else a list of addresses. */
+function trustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 export const DEFAULT_JOB_WORKDIR = '/var/tmp/alidade-jobs';

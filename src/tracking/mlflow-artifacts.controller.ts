@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AuthUser, CurrentUser, MlflowAuth } from '../common/auth-user';
@@ -9,6 +9,8 @@ import { TrackingInvalidError } from './tracking.errors';
 
 const PREFIX = '/api/2.0/mlflow-artifacts/artifacts/';
 const anyBody = { schema: { type: 'object', additionalProperties: true } };
+/** The `*path` wildcard, declared so the OpenAPI document (and the schema-driven fuzz) knows the parameter. */
+const ArtifactPath = () => ApiParam({ name: 'path', type: String, description: '`<experiment id>/<run id>/artifacts/<file path>`, percent-encoded' });
 
 /** The raw (still percent-encoded) artifact path after the route prefix. */
 function rawPath(req: Request): string {
@@ -41,6 +43,7 @@ export class MlflowArtifactsController {
   }
 
   @Put('artifacts/*path')
+  @ArtifactPath()
   @HttpCode(200)
   @ApiOperation({ summary: 'Upload a file (raw bytes, streamed; overwrites) → {}.' })
   @ApiOkResponse(anyBody)
@@ -52,6 +55,7 @@ export class MlflowArtifactsController {
   }
 
   @Get('artifacts/*path')
+  @ArtifactPath()
   @ApiOperation({ summary: 'Download a file (streamed); missing → 404 RESOURCE_DOES_NOT_EXIST.' })
   async get(@CurrentUser() actor: AuthUser, @Req() req: Request, @Res() res: Response): Promise<void> {
     const loc = parseArtifactPath(rawPath(req));
@@ -63,6 +67,7 @@ export class MlflowArtifactsController {
   }
 
   @Delete('artifacts/*path')
+  @ArtifactPath()
   @HttpCode(200)
   @ApiOperation({ summary: 'Delete a file or directory → {}.' })
   @ApiOkResponse(anyBody)
