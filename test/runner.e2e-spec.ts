@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { JobProcess } from '../src/runner/job-process';
+import { BlobStore } from '../src/storage/blob-store';
 import { fixtureTarGz, fixtureZip, getJob, lines, logsOf, sleep, submit, waitFor, waitForJob } from './fixtures/runner-kit';
 import { makeTarGz } from './utils/archives';
 import { ADMIN_PASSWORD, bearer, login, startApp, TestApp } from './utils/harness';
@@ -204,17 +205,23 @@ describe('runner: jobs run by an in-process worker', () => {
     for (const secret of ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD']) expect(env.has(secret)).toBe(false);
   });
 
+  /** Swaps a job's archive in the store under the same key, as a corrupted store would hand it out. */
+  const replaceWorkflowBlob = async (jobId: string, bytes: Buffer): Promise<void> => {
+    const pg = new Client({ connectionString: t.databaseUrl });
+    await pg.connect();
+    try {
+      const { rows } = await pg.query(`SELECT workflow_key FROM job WHERE id = $1`, [jobId]);
+      await t.app.get(BlobStore).put(rows[0].workflow_key, bytes);
+    } finally {
+      await pg.end();
+    }
+  };
+
   it('ends a job that cannot start as failed with the reason (archive corrupted in the store)', async () => {
     const dir = mkdtempSync(join(tmp, 'corrupt-'));
     const parent = await submit(t, admin, { ...base, entryPoint: 'parent', parameters: { dir } });
     const child = await submit(t, admin, { ...base, entryPoint: 'echo', parameters: { a: 'x' }, dependsOn: parent.id });
-    const pg = new Client({ connectionString: t.databaseUrl });
-    await pg.connect();
-    try {
-      await pg.query(`UPDATE blob SET bytes = $1 FROM job WHERE job.id = $2 AND blob.key = job.workflow_key`, [Buffer.from('not an archive at all'), child.id]);
-    } finally {
-      await pg.end();
-    }
+    await replaceWorkflowBlob(child.id, Buffer.from('not an archive at all'));
     const done = await waitForJob(t, admin, child.id);
     expect(done.status).toBe('failed');
     expect(done.exitCode).toBeNull();
@@ -266,14 +273,7 @@ describe('runner: jobs run by an in-process worker', () => {
       // Deferred behind a parent, so the worker cannot claim it before the archive is swapped.
       const parent = await submit(t, admin, { ...base, entryPoint: 'parent', parameters: { dir: mkdtempSync(join(tmp, 'broken-')) } });
       const job = await submit(t, admin, { ...base, entryPoint: 'show', dependsOn: parent.id }, shaped());
-      const pg = new Client({ connectionString: t.databaseUrl });
-      await pg.connect();
-      try {
-        const broken = makeTarGz({ 'src/MLproject': 'name: broken\nentry_points:\n  show: [\n  x: 1\n' });
-        await pg.query(`UPDATE blob SET bytes = $1 FROM job WHERE job.id = $2 AND blob.key = job.workflow_key`, [broken, job.id]);
-      } finally {
-        await pg.end();
-      }
+      await replaceWorkflowBlob(job.id, makeTarGz({ 'src/MLproject': 'name: broken\nentry_points:\n  show: [\n  x: 1\n' }));
       const done = await waitForJob(t, admin, job.id);
       expect(done.status).toBe('failed');
       expect(done.failureReason).toMatch(/^src\/MLproject:4: not valid YAML: /);

@@ -40,6 +40,7 @@ class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) MAX_PLUGIN_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) MAX_EXTRACTED_BYTES?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) MAX_ARCHIVE_ENTRIES?: number;
+  @IsOptional() @IsString() UPLOAD_TMPDIR?: string;
   @IsOptional() @IsString() BUILTIN_PLUGINS_DIR?: string;
   @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL?: string;
   @IsOptional() @Matches(HTTP_URL, { message: 'PUBLIC_URL must be an http:// or https:// URL' }) PUBLIC_URL?: string;
@@ -75,6 +76,8 @@ export class AppConfig {
   maxPluginBytes: number;
   maxExtractedBytes: number;
   maxArchiveEntries: number;
+  /** Where multipart uploads are spooled (one 0700 directory per request, removed when it is done). */
+  uploadTmpdir: string;
   /** BUILTIN_PLUGINS_DIR split on `:`: directories of the dioptra_builtins collection, merged in order (first wins). */
   builtinPluginsDirs: string[];
   logLevel: string;
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     maxPluginBytes: parsed.MAX_PLUGIN_BYTES ?? 10 * MiB,
     maxExtractedBytes: parsed.MAX_EXTRACTED_BYTES ?? 1024 * MiB,
     maxArchiveEntries: parsed.MAX_ARCHIVE_ENTRIES ?? 10_000,
+    uploadTmpdir: resolve(parsed.UPLOAD_TMPDIR ?? join(dataDir, 'uploads')),
     builtinPluginsDirs: builtinDirs(parsed.BUILTIN_PLUGINS_DIR),
     logLevel: parsed.LOG_LEVEL ?? 'log',
     jobBaseEnv: pickJobEnv(env),

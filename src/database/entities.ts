@@ -5,6 +5,7 @@ import { ExperimentEntity } from '../experiments/experiment.entity';
 import { JobLogEntity } from '../jobs/job-log.entity';
 import { JobEntity } from '../jobs/job.entity';
 import { QueueEntity } from '../queues/queue.entity';
+import { BlobChunkEntity } from '../storage/blob-chunk.entity';
 import { BlobEntity } from '../storage/blob.entity';
 import { TaskPluginFileEntity } from '../task-plugins/task-plugin-file.entity';
 import { TaskPluginEntity } from '../task-plugins/task-plugin.entity';
@@ -21,7 +22,7 @@ import { RunEntity } from '../tracking/run.entity';
 import { UserEntity } from '../users/user.entity';
 
 export const ENTITIES = [
-  UserEntity, LoginSessionEntity, AccessTokenEntity, ExperimentEntity, QueueEntity, BlobEntity, JobEntity, JobLogEntity, TaskPluginEntity,
+  UserEntity, LoginSessionEntity, AccessTokenEntity, ExperimentEntity, QueueEntity, BlobEntity, BlobChunkEntity, JobEntity, JobLogEntity, TaskPluginEntity,
   TaskPluginFileEntity,
   RunEntity,
   RunParamEntity,

@@ -3,6 +3,14 @@ import { UsersAndAuth1764500000000 } from './migrations/1764500000000-users-and-
 import { ExperimentsQueuesBlobs1764500100000 } from './migrations/1764500100000-experiments-queues-blobs';
 import { TaskPlugins1764500200000 } from './migrations/1764500200000-task-plugins';
 import { Jobs1764500300000 } from './migrations/1764500300000-jobs';
+import { BlobChunks1764620000000 } from './migrations/1764620000000-blob-chunks';
 import { Tracking1764640000000 } from './migrations/1764640000000-tracking';
 
-export const MIGRATIONS: Function[] = [UsersAndAuth1764500000000, ExperimentsQueuesBlobs1764500100000, TaskPlugins1764500200000, Jobs1764500300000, Tracking1764640000000];
+export const MIGRATIONS: Function[] = [
+  UsersAndAuth1764500000000,
+  ExperimentsQueuesBlobs1764500100000,
+  TaskPlugins1764500200000,
+  Jobs1764500300000,
+  BlobChunks1764620000000,
+  Tracking1764640000000,
+];

@@ -115,6 +115,6 @@ function dioptraSubmitInput(body: unknown, file: Express.Multer.File | undefined
     entryPointKwargs: field('entryPointKwargs', 'entry_point_kwargs') ?? null,
     dependsOn: field('dependsOn', 'depends_on') ?? null,
     timeout: field('timeout'),
-    workflow: { buffer: file.buffer, originalName: file.originalname },
+    workflow: { path: file.path, size: file.size, originalName: file.originalname },
   };
 }

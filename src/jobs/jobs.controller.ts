@@ -83,8 +83,9 @@ export class JobsController {
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ schema: { type: 'string', format: 'binary' } })
   async workflow(@Param('id') id: string): Promise<StreamableFile> {
-    const { bytes, filename } = await this.jobs.workflow(id);
-    return new StreamableFile(bytes, { type: 'application/octet-stream', disposition: `attachment; filename="${filename}"`, length: bytes.length });
+    // StreamableFile pipes the store's stream into the reply: chunks are read only as fast as the client takes them.
+    const { stream, filename } = await this.jobs.workflow(id);
+    return new StreamableFile(stream, { type: 'application/octet-stream', disposition: `attachment; filename="${filename}"`, length: stream.info.size });
   }
 
   /** The jobs of one experiment (as GET /api/v1/jobs, filtered to it). */
@@ -121,6 +122,6 @@ function submitInput(form: SubmitJobFormDto, file: Express.Multer.File | undefin
     entryPointKwargs: form.entryPointKwargs,
     dependsOn: form.dependsOn,
     timeout: form.timeout,
-    workflow: file ? { buffer: file.buffer, originalName: file.originalname } : null,
+    workflow: file ? { path: file.path, size: file.size, originalName: file.originalname } : null,
   };
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
@@ -12,8 +13,9 @@ import { AppConfig } from '../config/config';
 import { ExperimentsService } from '../experiments/experiments.service';
 import { QueuesService } from '../queues/queues.service';
 import { RedisService } from '../redis/redis.service';
+import { BlobReadable } from '../storage/blob-store';
 import { PostgresBlobStore } from '../storage/postgres-blob-store';
-import { ArchiveEntry, ArchiveError, ArchiveLimits, listArchive, readArchiveFile } from '../workflows/archive';
+import { ArchiveEntry, ArchiveError, ArchiveLimits, ArchiveSource, listArchive, readArchiveFile } from '../workflows/archive';
 import { formatEntryPointKwargs, parseEntryPointKwargs } from '../workflows/kwargs';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { secureFilename } from '../workflows/secure-filename';
@@ -24,8 +26,10 @@ import { ENDED_STATUSES, JobEntity, JobStatus } from './job.entity';
 import { DependencyNotFoundError, JobNotCancelableError, JobNotFoundError, JobSubmissionInvalidError } from './jobs.errors';
 import { JobListFilter, JobLogRow, JobSortKey, JobsRepository, JobView } from './jobs.repository';
 
+/** An uploaded archive, spooled to a file by the face (which removes it after the request). */
 export interface WorkflowUpload {
-  buffer: Buffer;
+  path: string;
+  size: number;
   originalName: string;
 }
 
@@ -51,6 +55,7 @@ export interface ListJobsQuery {
 }
 
 const DEFAULT_TIMEOUT = '24h';
+const MAX_MLPROJECT_BYTES = 1024 * 1024;
 const TIMEOUT_FORMAT = /^\d+[smhd]?$/;
 const MAX_TIMEOUT_SECONDS = 2 ** 31 - 1;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -97,10 +102,10 @@ export class JobsService {
     }
     const queue = await this.queues.getForSubmission(input.queue);
     const workflow = input.workflow;
-    if (!workflow || workflow.buffer.length === 0) throw new JobSubmissionInvalidError('a workflow archive (file field "workflow") is required');
+    if (!workflow || workflow.size === 0) throw new JobSubmissionInvalidError('a workflow archive (file field "workflow") is required');
 
     const { params, kwargs } = this.parametersOf(input);
-    await this.checkWorkflow(workflow.buffer, input.entryPoint, params);
+    await this.checkWorkflow(workflow.path, input.entryPoint, params);
     const dependsOn = input.dependsOn || null;
     if (dependsOn !== null && !(UUID.test(dependsOn) && (await this.jobs.exists(dependsOn)))) throw new DependencyNotFoundError(dependsOn);
 
@@ -119,7 +124,8 @@ export class JobsService {
           failureReason = `dependency ${dependsOn} failed`;
         } else if (parentStatus !== 'finished') status = 'deferred';
       }
-      await this.blobs.put(key, workflow.buffer, em);
+      // Streamed from the spooled file, a chunk at a time, inside the transaction that inserts the row.
+      await this.blobs.putStream(key, createReadStream(workflow.path), em);
       await this.jobs.insert(
         {
           id,
@@ -172,7 +178,7 @@ export class JobsService {
   }
 
   /** Archive format and safety, exactly one MLproject, entry point and parameters — what the worker will need. */
-  private async checkWorkflow(bytes: Buffer, entryPoint: string, params: Record<string, string>): Promise<void> {
+  private async checkWorkflow(bytes: ArchiveSource, entryPoint: string, params: Record<string, string>): Promise<void> {
     const limits: ArchiveLimits = { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.config.maxExtractedBytes };
     let entries: ArchiveEntry[];
     let path: string;
@@ -180,6 +186,9 @@ export class JobsService {
     try {
       entries = await listArchive(bytes, limits);
       path = findMLproject(entries);
+      // Read into memory to parse: bounded, so a workflow cannot make the API hold a huge (or gzip-bombed) file.
+      const declared = entries.find((e) => e.path === path)?.size ?? 0;
+      if (declared > MAX_MLPROJECT_BYTES) throw new WorkflowInvalidError(`${path} is larger than ${MAX_MLPROJECT_BYTES} bytes`);
       text = await readArchiveFile(bytes, path, limits);
     } catch (e) {
       if (e instanceof ArchiveError) throw workflowErrorFrom(e);
@@ -295,11 +304,11 @@ export class JobsService {
     }
   }
 
-  /** The archive as uploaded and its (sanitized) file name. */
-  async workflow(id: string): Promise<{ bytes: Buffer; filename: string }> {
+  /** The archive as uploaded, as a stream read from the store as the client takes it, and its (sanitized) file name. */
+  async workflow(id: string): Promise<{ stream: BlobReadable; filename: string }> {
     const job = await this.getEntity(id);
-    const bytes = await this.blobs.get(job.workflowKey);
-    if (!bytes) throw new JobNotFoundError(id);
-    return { bytes, filename: posix.basename(job.workflowKey) };
+    const stream = await this.blobs.getStream(job.workflowKey);
+    if (!stream) throw new JobNotFoundError(id);
+    return { stream, filename: posix.basename(job.workflowKey) };
   }
 }

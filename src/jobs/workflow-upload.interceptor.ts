@@ -3,15 +3,17 @@ import type { Request, RequestHandler, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { Observable } from 'rxjs';
 import { PayloadTooLargeError } from '../common/errors/domain-error';
+import { spoolStorage, withUploadSpool } from '../common/upload-spool';
 import { AppConfig } from '../config/config';
 import { JobSubmissionInvalidError } from './jobs.errors';
 
 const FIELD_BYTES = 1024 * 1024;
 
 /**
- * Reads a job submission's multipart body (both faces): the archive, in memory, in the file part `workflow`, bounded
- * by MAX_WORKFLOW_BYTES, plus a few bounded text fields. Multer drains the rest of an oversized body before we answer,
- * so the client reads our 413 instead of a broken pipe.
+ * Reads a job submission's multipart body (both faces): the archive in the file part `workflow`, spooled to a file
+ * in the request's own 0700 directory (removed when the request is done) and bounded by MAX_WORKFLOW_BYTES, plus a
+ * few bounded text fields. Multer drains the rest of an oversized body before we answer, so the client reads our
+ * 413 instead of a broken pipe.
  */
 @Injectable()
 export class WorkflowUploadInterceptor implements NestInterceptor {
@@ -19,7 +21,7 @@ export class WorkflowUploadInterceptor implements NestInterceptor {
 
   constructor(private readonly config: AppConfig) {
     this.upload = multer({
-      storage: multer.memoryStorage(),
+      storage: spoolStorage(),
       defParamCharset: 'utf8',
       limits: { fileSize: config.maxWorkflowBytes, files: 1, fields: 32, parts: 40, fieldSize: FIELD_BYTES, fieldNameSize: 100 },
     }).single('workflow');
@@ -29,10 +31,12 @@ export class WorkflowUploadInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    await new Promise<void>((resolve, reject) => {
-      this.upload(req, res, (err?: unknown) => (err ? reject(this.translate(err)) : resolve()));
+    return withUploadSpool(context, this.config.uploadTmpdir, async () => {
+      await new Promise<void>((resolve, reject) => {
+        this.upload(req, res, (err?: unknown) => (err ? reject(this.translate(err)) : resolve()));
+      });
+      return next.handle();
     });
-    return next.handle();
   }
 
   private translate(err: unknown): Error {

@@ -202,12 +202,17 @@ export class JobRunner {
     await mkdir(workflowDir, { recursive: true });
     await mkdir(pluginDir, { recursive: true });
 
-    // A database blip while preparing delays the job rather than failing it.
-    const archive = await this.persist(job.id, 'fetch the workflow archive', () => this.blobs.get(job.workflowKey));
-    if (!archive) throw new Error(`workflow archive ${job.workflowUri} is missing from the store`);
+    // Streamed to a file beside the tree, never held in memory; a database blip delays the job rather than failing it.
+    const archive = join(workdir, '.workflow-archive');
+    const fetched = await this.persist(job.id, 'fetch the workflow archive', async () => {
+      await rm(archive, { force: true });
+      return this.blobs.fetchToFile(job.workflowKey, archive);
+    });
+    if (!fetched) throw new Error(`workflow archive ${job.workflowUri} is missing from the store`);
     const limits = { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.config.maxExtractedBytes };
     const entries = await listArchive(archive, limits);
     await extractArchive(archive, workflowDir, limits);
+    await rm(archive, { force: true });
 
     const mlprojectPath = findMLproject(entries);
     const projectRel = posix.dirname(mlprojectPath);

@@ -1,11 +1,17 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** Bytes of uploaded workflow archives (the Postgres BlobStore). */
+/**
+ * One stored blob: its key and what is known about its content. The bytes are in `blob_chunk`, keyed by `id`, so
+ * a blob replaced under the same key never mixes with the chunks a reader of the old version is still reading.
+ */
 @Entity('blob')
 export class BlobEntity {
-  @PrimaryColumn({ type: 'text' }) key: string;
+  /** bigserial: a string in JS. */
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id: string;
 
-  @Column({ type: 'bytea' }) bytes: Buffer;
+  @Index('UQ_blob_key', { unique: true })
+  @Column({ type: 'text' })
+  key: string;
 
   @Column({ type: 'bigint' }) size: string;
 

@@ -3,19 +3,20 @@ import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import { PayloadTooLargeError } from '../common/errors/domain-error';
+import { spoolStorage, withUploadSpool } from '../common/upload-spool';
 import { AppConfig } from '../config/config';
 import { TaskPluginUploadInvalidError } from './task-plugins.errors';
 
-/** What multer's memory storage puts in `req.files`. */
+/** What multer's disk storage puts in `req.files`: the archive spooled to a file, removed after the request. */
 export interface UploadedFile {
   fieldname: string;
   originalname: string;
-  buffer: Buffer;
+  path: string;
   size: number;
 }
 
 /**
- * Multipart parsing for plugin uploads, bounded by MAX_PLUGIN_BYTES (read from AppConfig at runtime, which a static
+ * Multipart parsing for plugin uploads, spooled to disk (common/upload-spool), bounded by MAX_PLUGIN_BYTES (read from AppConfig at runtime, which a static
  * FileInterceptor option cannot do). Accepts one file, in one of `fileFields`; puts it in `req.files`.
  * Multer's failures become domain errors: too large → 413, anything else malformed → TASK_PLUGIN_UPLOAD_INVALID,
  * so the Dioptra face answers with TaskPluginUploadError rather than a generic 400.
@@ -29,10 +30,14 @@ export function TaskPluginUploadInterceptor(fileFields: readonly string[]): Type
     private readonly multipart: NestInterceptor;
 
     constructor(private readonly config: AppConfig) {
-      this.multipart = new Multipart({ limits: { fileSize: config.maxPluginBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 30 } });
+      this.multipart = new Multipart({ storage: spoolStorage(), limits: { fileSize: config.maxPluginBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 30 } });
     }
 
-    async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+      return withUploadSpool(context, this.config.uploadTmpdir, () => this.parse(context, next));
+    }
+
+    private async parse(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
       let handled: Observable<unknown>;
       try {
         handled = await this.multipart.intercept(context, next);

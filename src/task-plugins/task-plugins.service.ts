@@ -5,7 +5,7 @@ import { AuthUser, mayActOn } from '../common/auth-user';
 import { PermissionDeniedError } from '../common/errors/domain-error';
 import { Page } from '../common/pagination';
 import { AppConfig } from '../config/config';
-import { ArchiveError, detectArchiveFormat, readArchiveFiles } from '../workflows/archive';
+import { ArchiveError, ArchiveSource, detectSourceFormat, readArchiveFiles } from '../workflows/archive';
 import { TASK_PLUGIN_COLLECTIONS, TaskPluginCollection } from './task-plugin.entity';
 import {
   TaskPluginAlreadyExistsError,
@@ -26,7 +26,8 @@ const MAX_NAME_BYTES = 255;
 export interface TaskPluginUpload {
   name: unknown;
   collection: unknown;
-  file?: { originalname?: string; buffer: Buffer };
+  /** The archive, spooled to a file by the face. */
+  file?: { originalname?: string; path: string };
 }
 
 /** What an upload stored: Dioptra replies with it even when the archive held no `.py` (then nothing is stored). */
@@ -147,7 +148,7 @@ export class TaskPluginsService implements OnApplicationBootstrap {
     const { name, file } = this.checkUpload(upload);
     const suffixOk = ARCHIVE_SUFFIXES.some((s) => (file.originalname ?? '').toLowerCase().endsWith(s));
     if (!suffixOk) throw new TaskPluginUploadInvalidError(`task_plugin_file must be named *${ARCHIVE_SUFFIXES.join(', *')}`);
-    const files = await this.readUpload(name, file.buffer);
+    const files = await this.readUpload(name, file.path);
     if (files.length > 0) await this.store(actor, name, files);
     return { name, collection: CUSTOM, modules: files.map((f) => f.filename) };
   }
@@ -155,7 +156,7 @@ export class TaskPluginsService implements OnApplicationBootstrap {
   /** The v1 upload: the content decides the format, and an archive without `.py` files is refused. */
   async create(actor: AuthUser, upload: TaskPluginUpload): Promise<TaskPluginRow> {
     const { name, file } = this.checkUpload(upload);
-    const files = await this.readUpload(name, file.buffer);
+    const files = await this.readUpload(name, file.path);
     if (files.length === 0) throw new TaskPluginUploadInvalidError('the archive contains no .py files');
     await this.store(actor, name, files);
     return this.get(CUSTOM, name);
@@ -201,7 +202,7 @@ export class TaskPluginsService implements OnApplicationBootstrap {
     }
   }
 
-  private checkUpload(upload: TaskPluginUpload): { name: string; file: { originalname?: string; buffer: Buffer } } {
+  private checkUpload(upload: TaskPluginUpload): { name: string; file: { originalname?: string; path: string } } {
     if (typeof upload.name !== 'string' || upload.name.length === 0) throw new TaskPluginUploadInvalidError('the task plugin name is missing');
     if (!isPluginName(upload.name)) {
       throw new TaskPluginUploadInvalidError(
@@ -214,9 +215,9 @@ export class TaskPluginsService implements OnApplicationBootstrap {
   }
 
   /** Checks the name is free, then reads the archive: every `.py` regular file flattened to its basename (later wins). */
-  private async readUpload(name: string, bytes: Buffer): Promise<PluginFile[]> {
+  private async readUpload(name: string, bytes: ArchiveSource): Promise<PluginFile[]> {
     if (await this.plugins.exists(CUSTOM, name)) throw new TaskPluginAlreadyExistsError(name);
-    if (!detectArchiveFormat(bytes)) throw new TaskPluginUploadInvalidError('the task plugin file is not a tar, tar.gz or zip archive');
+    if (!(await detectSourceFormat(bytes))) throw new TaskPluginUploadInvalidError('the task plugin file is not a tar, tar.gz or zip archive');
     let entries: Array<{ path: string; data: Buffer }>;
     try {
       entries = await readArchiveFiles(

@@ -1,7 +1,7 @@
 // Reading and unpacking user-supplied archives (workflows, task plugins) without trusting them: every member is
 // checked before anything is read or written, and a bad archive is refused as a whole, never trimmed.
 // Pure library: no Nest, no config; callers pass the limits and map ArchiveError to their domain errors.
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, realpath, symlink } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
@@ -20,6 +20,9 @@ export interface ArchiveLimits {
    */
   flatten?: boolean;
 }
+
+/** An archive in memory, or the path of a file holding one (read as a stream, never loaded whole). */
+export type ArchiveSource = Buffer | string;
 
 export interface ArchiveEntry {
   path: string;
@@ -53,6 +56,19 @@ export function detectArchiveFormat(bytes: Buffer): 'tar' | 'tar.gz' | 'zip' | n
   return null;
 }
 
+/** The format of an archive in memory or in a file (from its first 512 bytes). */
+export async function detectSourceFormat(source: ArchiveSource): Promise<'tar' | 'tar.gz' | 'zip' | null> {
+  if (Buffer.isBuffer(source)) return detectArchiveFormat(source);
+  const fh = await open(source, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    return detectArchiveFormat(head.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Pre-POSIX (v7) tar headers have no magic; their checksum is the only way to recognize them. */
 function tarChecksumOk(bytes: Buffer): boolean {
   const stored = parseInt(bytes.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').trim(), 8);
@@ -62,7 +78,7 @@ function tarChecksumOk(bytes: Buffer): boolean {
   return sum === stored;
 }
 
-export async function listArchive(bytes: Buffer, limits: ArchiveLimits): Promise<ArchiveEntry[]> {
+export async function listArchive(bytes: ArchiveSource, limits: ArchiveLimits): Promise<ArchiveEntry[]> {
   const entries: ArchiveEntry[] = [];
   await walk(bytes, limits, async (m) => {
     entries.push(publicEntry(m));
@@ -71,7 +87,7 @@ export async function listArchive(bytes: Buffer, limits: ArchiveLimits): Promise
 }
 
 /** The content of the regular file at `path` (normalized like member paths), or null when there is none. */
-export async function readArchiveFile(bytes: Buffer, path: string, limits: ArchiveLimits): Promise<Buffer | null> {
+export async function readArchiveFile(bytes: ArchiveSource, path: string, limits: ArchiveLimits): Promise<Buffer | null> {
   const wanted = normalizeMemberPath(path);
   let data: Buffer | null = null;
   await walk(bytes, limits, async (m, body) => {
@@ -82,7 +98,7 @@ export async function readArchiveFile(bytes: Buffer, path: string, limits: Archi
 
 /** The contents of the regular files that `accept` takes (only regular files are offered), in archive order. */
 export async function readArchiveFiles(
-  bytes: Buffer,
+  bytes: ArchiveSource,
   limits: ArchiveLimits,
   accept: (e: ArchiveEntry) => boolean,
 ): Promise<Array<{ path: string; data: Buffer }>> {
@@ -98,7 +114,7 @@ export async function readArchiveFiles(
  * refused, files are opened O_EXCL|O_NOFOLLOW, and symlinks are created last, once the whole archive has been
  * checked. On error the directory holds a partial tree; the caller removes it.
  */
-export async function extractArchive(bytes: Buffer, destDir: string, limits: ArchiveLimits): Promise<void> {
+export async function extractArchive(bytes: ArchiveSource, destDir: string, limits: ArchiveLimits): Promise<void> {
   const root = await realpath(destDir);
   if ((await readdir(root)).length > 0) throw new Error(`extractArchive: ${destDir} is not empty`);
   const target = (path: string): string => {
@@ -165,8 +181,8 @@ interface RawMember {
 
 type Visit = (m: Member, body: Readable) => Promise<void>;
 
-async function walk(bytes: Buffer, limits: ArchiveLimits, visit: Visit): Promise<void> {
-  const format = detectArchiveFormat(bytes);
+async function walk(bytes: ArchiveSource, limits: ArchiveLimits, visit: Visit): Promise<void> {
+  const format = await detectSourceFormat(bytes);
   if (format === null) throw new ArchiveError(NOT_AN_ARCHIVE, false);
   const guard = new Guard(limits);
   if (format === 'zip') await walkZip(bytes, guard, visit);
@@ -179,12 +195,12 @@ async function visitAndDrain(visit: Visit, m: Member, body: Readable): Promise<v
   if (!body.readableEnded && !body.destroyed) for await (const _ of body);
 }
 
-async function walkTar(bytes: Buffer, guard: Guard, visit: Visit, gzipped: boolean): Promise<void> {
+async function walkTar(bytes: ArchiveSource, guard: Guard, visit: Visit, gzipped: boolean): Promise<void> {
   // strict: every parser warning (bad checksum, truncated input, unknown format) is an error, not a skipped member.
   // We gunzip ourselves and stop feeding at the end-of-archive blocks: node-tar keeps concatenating whatever
   // follows them (quadratic on a gzip bomb of zeros), and it inflates a whole written chunk at once.
   const parser = new Parser({ strict: true, zstd: false, brotli: false });
-  const input = Readable.from(chunks(bytes));
+  const input = Buffer.isBuffer(bytes) ? Readable.from(chunks(bytes)) : createReadStream(bytes, { highWaterMark: CHUNK });
   const gunzip = gzipped ? createGunzip({ chunkSize: CHUNK }) : null;
   const meter = guard.tarStreamMeter();
   const bodies = new Set<PassThrough>();
@@ -290,12 +306,13 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 const SPECIAL_NAMES: Record<number, string> = { 0o010000: 'fifo', 0o020000: 'character device', 0o060000: 'block device', 0o140000: 'socket' };
 
-async function walkZip(bytes: Buffer, guard: Guard, visit: Visit): Promise<void> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(bytes, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (err, z) =>
-      err ? reject(zipError(err)) : resolve(z),
-    ),
-  );
+async function walkZip(bytes: ArchiveSource, guard: Guard, visit: Visit): Promise<void> {
+  const options = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true };
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    const opened = (err: Error | null, z: yauzl.ZipFile) => (err ? reject(zipError(err)) : resolve(z));
+    if (Buffer.isBuffer(bytes)) yauzl.fromBuffer(bytes, options, opened);
+    else yauzl.open(bytes, options, opened);
+  });
   let zipFailure: Error | undefined;
   zip.on('error', (e: Error) => (zipFailure ??= e));
   try {
