@@ -11,7 +11,8 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setDescription(
       'Testbed job server for machine-learning security labs. `/api/v1` is the native API (bearer tokens: log in with ' +
         '`POST /api/v1/auth/login`, then Authorize). `/api/experiment/`, `/api/job/`, `/api/queue/`, `/api/taskPlugin/` ' +
-        'are the Dioptra 0.x testbed API.',
+        'are the Dioptra 0.x testbed API. `/api/2.0/mlflow/...` and `/api/2.0/mlflow-artifacts/...` are MLflow\'s ' +
+        'tracking API (tag "MLflow tracking"): point `MLFLOW_TRACKING_URI` at this server.',
     )
     .setVersion('1')
     .addBearerAuth()
@@ -23,6 +24,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
 export async function configureApp(app: INestApplication): Promise<void> {
   const server = app.getHttpAdapter().getInstance() as Express;
   server.disable('x-powered-by');
+  mountMlflowBodyParsing(server);
   server.set('query parser', 'extended');
   const document = buildOpenApi(app);
   serveUiAssetsByName(app, server);
@@ -37,6 +39,27 @@ export async function configureApp(app: INestApplication): Promise<void> {
     if (!layer.route) continue;
     for (const method of Object.keys(layer.route.methods)) if (method !== '_all') index.add(layer.route.path, method);
   }
+}
+
+/** JSON body limit of the MLflow face: MLflow documents 1 MB for log-batch; a 1000-metric batch is ~100 kB. */
+export const MLFLOW_JSON_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * The MLflow face parses its own bodies, ahead of the app-wide parsers (which then skip a parsed request): JSON of
+ * any content type (MLflow's server reads `get_json(force=True)`) up to MLFLOW_JSON_LIMIT; artifact uploads are
+ * never parsed, they stream to the blob store.
+ */
+function mountMlflowBodyParsing(server: Express): void {
+  // Wrapped: Nest skips its own JSON parser when a middleware named `jsonParser` (express.json's name) is mounted.
+  const json = express.json({ limit: MLFLOW_JSON_LIMIT, type: () => true });
+  server.use('/api/2.0/mlflow', function mlflowJsonBody(req, res, next) {
+    json(req, res, next);
+  });
+  server.use('/api/2.0/mlflow-artifacts', (req, _res, next) => {
+    // The body parsers decide by Content-Type; an upload's is a guess (text/plain, application/json...) and unused.
+    delete req.headers['content-type'];
+    next();
+  });
 }
 
 /**

@@ -11,6 +11,6 @@ import { TrackingService } from './tracking.service';
 @Module({
   imports: [ExperimentsModule, StorageModule],
   providers: [TrackingRepository, TrackingService, JobTokensService],
-  exports: [TrackingService, JobTokensService],
+  exports: [TrackingService, TrackingRepository, JobTokensService],
 })
 export class TrackingModule {}

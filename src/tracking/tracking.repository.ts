@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { escapeLike } from '../common/sql';
 import { RunEntity, RunStatus } from './run.entity';
+import { Clause, NUMERIC_ATTRIBUTES, OrderBy } from './search-filter';
+import { MetricIn } from './tracking-validation';
 
 export interface NewRun {
   id: string;
@@ -13,6 +16,61 @@ export interface NewRun {
   startTime: number;
   runName: string;
   artifactUri: string;
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export interface MetricPoint {
+  key: string;
+  value: number;
+  timestamp: string;
+  step: string;
+}
+
+export interface RunData {
+  params: KeyValue[];
+  tags: KeyValue[];
+  metrics: MetricPoint[];
+}
+
+/** What the MLflow face shows of an Alidade experiment (read here; experiments/ owns and writes the rows). */
+export interface ExperimentRow {
+  id: number;
+  name: string;
+  ownerId: number;
+  archived: boolean;
+  deleted: boolean;
+  createdAt: Date;
+  lastModified: Date;
+}
+
+export interface ArtifactChild {
+  name: string;
+  isDir: boolean;
+  size: string | null;
+}
+
+const runColumns = (a: string) =>
+  `${a}.id, ${a}.experiment_id AS "experimentId", ${a}.owner_id AS "ownerId", ${a}.job_id AS "jobId", ${a}.user_id AS "userId", ${a}.status,
+   ${a}.start_time AS "startTime", ${a}.end_time AS "endTime", ${a}.lifecycle_stage AS "lifecycleStage", ${a}.run_name AS "runName",
+   ${a}.artifact_uri AS "artifactUri", ${a}.deleted_time AS "deletedTime"`;
+const ATTRIBUTE_COLUMN: Record<string, string> = {
+  run_id: 'r.id',
+  run_name: 'r.run_name',
+  status: 'r.status',
+  user_id: 'r.user_id',
+  artifact_uri: 'r.artifact_uri',
+  start_time: 'r.start_time',
+  end_time: 'r.end_time',
+};
+const EXPERIMENT_COLUMNS = `id, name, owner_id AS "ownerId", archived, deleted_at IS NOT NULL AS deleted, created_at AS "createdAt", last_modified AS "lastModified"`;
+
+/** Rows of an UPDATE/DELETE ... RETURNING (TypeORM's Postgres driver answers those with [rows, count]). */
+function returned<T>(result: unknown): T[] {
+  return Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? (result[0] as T[]) : (result as T[]);
 }
 
 /** Runs and their params, tags, metrics and artifacts: the only writer of the tracking tables. */
@@ -34,17 +92,30 @@ export class TrackingRepository {
     return rows.length > 0;
   }
 
-  findRun(id: string, em: EntityManager = this.ds.manager): Promise<RunEntity | null> {
-    return em.getRepository(RunEntity).findOneBy({ id });
+  async findRun(id: string, em: EntityManager = this.ds.manager, lock = false): Promise<RunEntity | null> {
+    const rows: RunEntity[] = await em.query(`SELECT ${runColumns('r')} FROM run r WHERE r.id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0] ?? null;
   }
 
   /** Closes the run if it is still running (or scheduled); a status the run already reached stays. */
   async finishIfRunning(id: string, status: RunStatus, endTime: number): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(
-      `UPDATE run SET status = $2, end_time = $3 WHERE id = $1 AND status IN ('RUNNING', 'SCHEDULED') RETURNING id`,
-      [id, status, endTime],
+    const rows = returned(
+      await this.ds.query(`UPDATE run SET status = $2, end_time = $3 WHERE id = $1 AND status IN ('RUNNING', 'SCHEDULED') RETURNING id`, [id, status, endTime]),
     );
     return rows.length > 0;
+  }
+
+  async updateRun(id: string, values: { status?: RunStatus; endTime?: number; runName?: string }, em: EntityManager): Promise<void> {
+    const sets: string[] = [];
+    const args: unknown[] = [id];
+    if (values.status !== undefined) sets.push(`status = $${args.push(values.status)}`);
+    if (values.endTime !== undefined) sets.push(`end_time = $${args.push(values.endTime)}`);
+    if (values.runName !== undefined) sets.push(`run_name = $${args.push(values.runName)}`);
+    if (sets.length) await em.query(`UPDATE run SET ${sets.join(', ')} WHERE id = $1`, args);
+  }
+
+  async setLifecycle(id: string, stage: 'active' | 'deleted'): Promise<void> {
+    await this.ds.query(`UPDATE run SET lifecycle_stage = $2, deleted_time = $3 WHERE id = $1`, [id, stage, stage === 'deleted' ? Date.now() : null]);
   }
 
   async username(userId: number): Promise<string> {
@@ -53,12 +124,208 @@ export class TrackingRepository {
   }
 
   /** Upserts tags (a second value overwrites). */
-  async setTags(runId: string, tags: Array<{ key: string; value: string }>, em: EntityManager = this.ds.manager): Promise<void> {
+  async setTags(runId: string, tags: KeyValue[], em: EntityManager = this.ds.manager): Promise<void> {
     if (tags.length === 0) return;
     await em.query(
       `INSERT INTO run_tag (run_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v)
        ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value`,
       [runId, tags.map((t) => t.key), tags.map((t) => t.value)],
     );
+  }
+
+  async deleteTag(runId: string, key: string): Promise<boolean> {
+    const rows = returned(await this.ds.query(`DELETE FROM run_tag WHERE run_id = $1 AND key = $2 RETURNING key`, [runId, key]));
+    return rows.length > 0;
+  }
+
+  /** Params already stored under these keys. */
+  async existingParams(runId: string, keys: string[], em: EntityManager): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const rows: KeyValue[] = await em.query(`SELECT key, value FROM run_param WHERE run_id = $1 AND key = ANY($2::text[])`, [runId, keys]);
+    return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
+  async insertParams(runId: string, params: KeyValue[], em: EntityManager): Promise<void> {
+    if (params.length === 0) return;
+    await em.query(
+      `INSERT INTO run_param (run_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v) ON CONFLICT (run_id, key) DO NOTHING`,
+      [runId, params.map((p) => p.key), params.map((p) => p.value)],
+    );
+  }
+
+  /**
+   * Stores metric points (an identical point again is stored once: a replayed POST is harmless) and moves each key's
+   * latest value when a point is greater by (step, timestamp, value).
+   */
+  async insertMetrics(runId: string, metrics: MetricIn[], em: EntityManager): Promise<void> {
+    if (metrics.length === 0) return;
+    const keys = metrics.map((m) => m.key);
+    const values = metrics.map((m) => m.value);
+    const timestamps = metrics.map((m) => String(m.timestamp));
+    const steps = metrics.map((m) => String(m.step));
+    await em.query(
+      `INSERT INTO run_metric (run_id, key, value, timestamp, step)
+       SELECT $1, k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)
+       ON CONFLICT DO NOTHING`,
+      [runId, keys, values, timestamps, steps],
+    );
+    await em.query(
+      `INSERT INTO run_latest_metric AS l (run_id, key, value, timestamp, step)
+       SELECT DISTINCT ON (k) $1, k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)
+        ORDER BY k, s DESC, t DESC, v DESC
+       ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value, timestamp = EXCLUDED.timestamp, step = EXCLUDED.step
+        WHERE (EXCLUDED.step, EXCLUDED.timestamp, EXCLUDED.value) > (l.step, l.timestamp, l.value)`,
+      [runId, keys, values, timestamps, steps],
+    );
+  }
+
+  /** Params, tags and latest metrics of these runs, in three indexed reads. */
+  async runData(runIds: string[]): Promise<Map<string, RunData>> {
+    const out = new Map<string, RunData>(runIds.map((id) => [id, { params: [], tags: [], metrics: [] }]));
+    if (runIds.length === 0) return out;
+    const [params, tags, metrics] = await Promise.all([
+      this.ds.query(`SELECT run_id, key, value FROM run_param WHERE run_id = ANY($1::text[]) ORDER BY run_id, key`, [runIds]),
+      this.ds.query(`SELECT run_id, key, value FROM run_tag WHERE run_id = ANY($1::text[]) ORDER BY run_id, key`, [runIds]),
+      this.ds.query(`SELECT run_id, key, value, timestamp, step FROM run_latest_metric WHERE run_id = ANY($1::text[]) ORDER BY run_id, key`, [runIds]),
+    ]);
+    for (const p of params as Array<KeyValue & { run_id: string }>) out.get(p.run_id)!.params.push({ key: p.key, value: p.value });
+    for (const t of tags as Array<KeyValue & { run_id: string }>) out.get(t.run_id)!.tags.push({ key: t.key, value: t.value });
+    for (const m of metrics as Array<MetricPoint & { run_id: string }>) out.get(m.run_id)!.metrics.push({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step });
+    return out;
+  }
+
+  /** One page of a metric's history in get-history order (timestamp, step, value), after the given point. */
+  async metricHistory(runId: string, key: string, after: { t: string; s: string; v: number } | null, limit: number): Promise<MetricPoint[]> {
+    const args: unknown[] = [runId, key, limit];
+    const cond = after ? `AND (timestamp, step, value) > ($4::bigint, $5::bigint, $6::float8)` : '';
+    if (after) args.push(after.t, after.s, after.v);
+    return this.ds.query(
+      `SELECT key, value, timestamp, step FROM run_metric WHERE run_id = $1 AND key = $2 ${cond} ORDER BY timestamp, step, value LIMIT $3`,
+      args,
+    );
+  }
+
+  /** A page of a metric's history in step order (v1). */
+  async metricPointsByStep(runId: string, key: string, offset: number, limit: number): Promise<{ total: number; rows: MetricPoint[] }> {
+    const [{ total }] = await this.ds.query(`SELECT count(*)::int AS total FROM run_metric WHERE run_id = $1 AND key = $2`, [runId, key]);
+    const rows: MetricPoint[] =
+      limit > 0
+        ? await this.ds.query(
+            `SELECT key, value, timestamp, step FROM run_metric WHERE run_id = $1 AND key = $2 ORDER BY step, timestamp, value OFFSET $3 LIMIT $4`,
+            [runId, key, offset, limit],
+          )
+        : [];
+    return { total, rows };
+  }
+
+  /** search_runs: filter clauses and order over the runs of some experiments; `limit` + 1 rows to tell a next page. */
+  async searchRuns(experimentIds: number[], stages: string[], clauses: Clause[], order: OrderBy[], offset: number, limit: number): Promise<RunEntity[]> {
+    const args: unknown[] = [experimentIds, stages];
+    const where = ['r.experiment_id = ANY($1::int[])', 'r.lifecycle_stage = ANY($2::text[])'];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    for (const c of clauses) {
+      if (c.type === 'attribute') {
+        const col = ATTRIBUTE_COLUMN[c.key];
+        if (c.comparator === 'IN') where.push(`${col} = ANY(${arg(c.value)}::text[])`);
+        else if (c.comparator === 'NOT IN') where.push(`NOT (${col} = ANY(${arg(c.value)}::text[]))`);
+        else if ((NUMERIC_ATTRIBUTES as readonly string[]).includes(c.key)) where.push(`${col} ${c.comparator} ${arg(c.value)}::float8`);
+        else where.push(`${col} ${c.comparator} ${arg(c.value)}`);
+        continue;
+      }
+      const table = c.type === 'metric' ? 'run_latest_metric' : c.type === 'parameter' ? 'run_param' : 'run_tag';
+      const keyCond = `x.run_id = r.id AND x.key = ${arg(c.key)}`;
+      if (c.comparator === 'IS NULL') where.push(`NOT EXISTS (SELECT 1 FROM ${table} x WHERE ${keyCond})`);
+      else if (c.comparator === 'IS NOT NULL') where.push(`EXISTS (SELECT 1 FROM ${table} x WHERE ${keyCond})`);
+      else where.push(`EXISTS (SELECT 1 FROM ${table} x WHERE ${keyCond} AND x.value ${c.comparator} ${arg(c.value)}${c.type === 'metric' ? '::float8' : ''})`);
+    }
+    const orderSql = order.map((o) => {
+      const dir = o.ascending ? 'ASC' : 'DESC';
+      if (o.type === 'attribute') return `${ATTRIBUTE_COLUMN[o.key]} ${dir} NULLS LAST`;
+      const table = o.type === 'metric' ? 'run_latest_metric' : o.type === 'parameter' ? 'run_param' : 'run_tag';
+      return `(SELECT x.value FROM ${table} x WHERE x.run_id = r.id AND x.key = ${arg(o.key)}) ${dir} NULLS LAST`;
+    });
+    orderSql.push('r.start_time DESC', 'r.id ASC');
+    const sql = `SELECT ${runColumns('r')} FROM run r WHERE ${where.join(' AND ')} ORDER BY ${orderSql.join(', ')} OFFSET ${arg(offset)} LIMIT ${arg(limit + 1)}`;
+    return this.ds.query(sql, args);
+  }
+
+  // ---- experiments as the MLflow face shows them
+
+  async findExperiment(id: number): Promise<ExperimentRow | null> {
+    const rows: ExperimentRow[] = await this.ds.query(`SELECT ${EXPERIMENT_COLUMNS} FROM experiment WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** Experiments page for experiments/search: `nameLike` a LIKE pattern (or exact name), stages by view type. */
+  async searchExperiments(filter: { name?: string; op?: string }, stages: Array<'active' | 'deleted'>, offset: number, limit: number): Promise<ExperimentRow[]> {
+    const args: unknown[] = [];
+    const where: string[] = [];
+    const stage = `(CASE WHEN archived OR deleted_at IS NOT NULL THEN 'deleted' ELSE 'active' END)`;
+    where.push(`${stage} = ANY($${args.push(stages)}::text[])`);
+    if (filter.name !== undefined) where.push(`name ${filter.op ?? '='} $${args.push(filter.name)}`);
+    return this.ds.query(`SELECT ${EXPERIMENT_COLUMNS} FROM experiment WHERE ${where.join(' AND ')} ORDER BY id OFFSET $${args.push(offset)} LIMIT $${args.push(limit + 1)}`, args);
+  }
+
+  async experimentTags(ids: number[]): Promise<Map<number, KeyValue[]>> {
+    const out = new Map<number, KeyValue[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return out;
+    const rows: Array<KeyValue & { experiment_id: number }> = await this.ds.query(
+      `SELECT experiment_id, key, value FROM experiment_tag WHERE experiment_id = ANY($1::int[]) ORDER BY experiment_id, key`,
+      [ids],
+    );
+    for (const r of rows) out.get(r.experiment_id)!.push({ key: r.key, value: r.value });
+    return out;
+  }
+
+  async setExperimentTags(experimentId: number, tags: KeyValue[], em: EntityManager = this.ds.manager): Promise<void> {
+    if (tags.length === 0) return;
+    await em.query(
+      `INSERT INTO experiment_tag (experiment_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v)
+       ON CONFLICT (experiment_id, key) DO UPDATE SET value = EXCLUDED.value`,
+      [experimentId, tags.map((t) => t.key), tags.map((t) => t.value)],
+    );
+  }
+
+  // ---- artifacts
+
+  async findArtifact(runId: string, path: string): Promise<{ size: string; blobKey: string } | null> {
+    const rows = await this.ds.query(`SELECT size, blob_key AS "blobKey" FROM run_artifact WHERE run_id = $1 AND path = $2`, [runId, path]);
+    return rows[0] ?? null;
+  }
+
+  /** Records the file; returns the blob key it replaced, if any. */
+  async upsertArtifact(runId: string, path: string, size: number, blobKey: string): Promise<string | null> {
+    return this.ds.transaction(async (em) => {
+      const old: Array<{ blob_key: string }> = await em.query(`SELECT blob_key FROM run_artifact WHERE run_id = $1 AND path = $2 FOR UPDATE`, [runId, path]);
+      await em.query(
+        `INSERT INTO run_artifact (run_id, path, size, blob_key) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (run_id, path) DO UPDATE SET size = EXCLUDED.size, blob_key = EXCLUDED.blob_key, created_at = now()`,
+        [runId, path, size, blobKey],
+      );
+      return old[0]?.blob_key ?? null;
+    });
+  }
+
+  /** Direct children of a directory ('' = the run's root): names relative to it, sizes of files. */
+  async listArtifactChildren(runId: string, dir: string): Promise<ArtifactChild[]> {
+    const prefix = dir ? `${dir}/` : '';
+    return this.ds.query(
+      `SELECT name, bool_or(rest LIKE '%/%') AS "isDir", max(size) FILTER (WHERE rest NOT LIKE '%/%')::text AS size
+         FROM (SELECT substr(path, $3) AS rest, split_part(substr(path, $3), '/', 1) AS name, size
+                 FROM run_artifact WHERE run_id = $1 AND path LIKE $2) c
+        GROUP BY name ORDER BY name`,
+      [runId, `${escapeLike(prefix)}%`, prefix.length + 1],
+    );
+  }
+
+  async listAllArtifacts(runId: string): Promise<Array<{ path: string; size: string }>> {
+    return this.ds.query(`SELECT path, size FROM run_artifact WHERE run_id = $1 ORDER BY path`, [runId]);
+  }
+
+  async deleteArtifacts(runId: string, path: string): Promise<string[]> {
+    const rows = returned<{ blob_key: string }>(
+      await this.ds.query(`DELETE FROM run_artifact WHERE run_id = $1 AND (path = $2 OR path LIKE $3) RETURNING blob_key`, [runId, path, `${escapeLike(path)}/%`]),
+    );
+    return rows.map((r) => r.blob_key);
   }
 }

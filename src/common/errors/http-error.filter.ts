@@ -88,7 +88,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       return internal();
     }
     if (isBodyParserError(exception)) {
-      if (exception.status === 413) return new PayloadTooLargeError(0, 'request body');
+      if (exception.status === 413) return new PayloadTooLargeError((exception as { limit?: number }).limit ?? 0, 'request body');
       return new ValidationFailedError({}, `Malformed request body: ${exception.message}`);
     }
     if (isConnectionError(exception)) return new ServiceUnavailableError();
