@@ -110,6 +110,15 @@ describe('MLflow face', () => {
         ['runs/log-batch', { run_id: runId, metrics: { key: 'a' } }, 400, 'INVALID_PARAMETER_VALUE'],
         ['runs/create', { experiment_id: '999999' }, 404, 'RESOURCE_DOES_NOT_EXIST'],
         ['runs/search', { experiment_ids: [String(experimentId)], page_token: '%%%' }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['runs/log-metric', { run_id: runId, key: 'a', value: 1, timestamp: 1, step: 1e30 }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['runs/log-metric', { run_id: runId, key: 'a', value: 1, timestamp: 1, step: 'x' }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['runs/search', { experiment_ids: [String(experimentId)], filter: "params.a = 'x\u0000'" }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['runs/search', { experiment_ids: [String(experimentId)], order_by: ['params.`a\u0000`'] }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['runs/search', { experiment_ids: ['99999999999'] }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['runs/update', { run_id: 'x'.repeat(300), status: 'FINISHED' }, 404, 'RESOURCE_DOES_NOT_EXIST'],
+        ['experiments/create', { name: 'x'.repeat(501) }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['experiments/create', { name: 'a/b' }, 400, 'INVALID_PARAMETER_VALUE'],
+        ['experiments/create', { name: 'a\u0000' }, 400, 'INVALID_PARAMETER_VALUE'],
         ['no/such/route', {}, 404, 'ENDPOINT_NOT_FOUND'],
       ];
       for (const [path, body, status, code] of cases) {
@@ -119,6 +128,22 @@ describe('MLflow face', () => {
       const malformed = await t.http().post('/api/2.0/mlflow/runs/log-metric').set(bearer(alice.token)).set('Content-Type', 'application/json').send('{"run_id": ');
       expect(malformed.status).toBe(400);
       expect(malformed.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+      for (const q of ['run_id=%00', `run_id=${runId}%00`, 'run_id=a%FFb']) {
+        const res = await get(`runs/get?${q}`);
+        expect({ q, status: res.status < 500, code: typeof res.body.error_code }).toEqual({ q, status: true, code: 'string' });
+      }
+      const history = await get(`metrics/get-history?run_id=${runId}&metric_key=%00`);
+      expect(history.status).toBe(400);
+      const huge = await t.http().post('/api/2.0/mlflow/runs/log-batch').set(bearer(alice.token)).set('Content-Type', 'application/json').send(`{"run_id": "${runId}", "x": "${'a'.repeat(5 * 1024 * 1024)}"}`);
+      expect(huge.status).toBe(413);
+      expect(huge.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+      expect(huge.body.message).toContain(String(4 * 1024 * 1024));
+      const basic = (user: string, pass: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
+      expect((await t.http().get(`/api/2.0/mlflow/runs/get?run_id=${runId}`).set(basic('alice', 'alice-password'))).status).toBe(200);
+      const wrong = await t.http().get(`/api/2.0/mlflow/runs/get?run_id=${runId}`).set(basic('alice', 'nope'));
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.error_code).toBe('UNAUTHENTICATED');
+      expect((await t.http().get('/api/v1/jobs').set(basic('alice', 'alice-password'))).status).toBe(401);
       const anonymous = await t.http().get(`/api/2.0/mlflow/runs/get?run_id=${runId}`);
       expect(anonymous.status).toBe(401);
       expect(anonymous.body.error_code).toBe('UNAUTHENTICATED');
@@ -340,15 +365,20 @@ describe('MLflow face', () => {
       expect((await get(`runs/get?run_id=${runB}`, 'alj_unknown')).status).toBe(401);
     });
 
-    it('finishJobRun closes only a RUNNING run; the owner may still log to a finished run', async () => {
+    it('finishJobRun closes RUNNING runs of the job (nested ones too); a status the client wrote stays, but KILLED wins', async () => {
       const tracking = t.app.get(TrackingService);
       expect((await post('runs/update', { run_id: runB, status: 'FAILED', end_time: 5 }, alice.token)).status).toBe(200);
       await tracking.finishJobRun(runB, 'FINISHED');
       expect((await get(`runs/get?run_id=${runB}`)).body.run.info).toMatchObject({ status: 'FAILED', end_time: 5 });
+      const openNested = (await post('runs/search', { experiment_ids: [String(jobExperiment)], filter: "tags.mlflow.parentRunId = '" + runA + "'" })).body.runs;
+      expect(openNested.map((r: { info: { status: string } }) => r.info.status)).toEqual(['RUNNING']);
+      expect((await post('runs/update', { run_id: runA, status: 'FINISHED', end_time: 7 }, tokenA)).status).toBe(200);
       await tracking.finishJobRun(runA, 'KILLED');
       const a = (await get(`runs/get?run_id=${runA}`)).body.run.info;
-      expect(a.status).toBe('KILLED');
-      expect(a.end_time).toBeGreaterThan(0);
+      expect(a).toMatchObject({ status: 'KILLED', end_time: 7 });
+      const nested = (await get(`runs/get?run_id=${openNested[0].info.run_id}`)).body.run.info;
+      expect(nested.status).toBe('KILLED');
+      expect(nested.end_time).toBeGreaterThan(0);
       expect((await post('runs/set-tag', { run_id: runA, key: 'evaluated', value: 'yes' })).status).toBe(200);
     });
 
@@ -375,6 +405,13 @@ describe('MLflow face', () => {
         pagination: { offset: 1, limit: 2, startIndex: 1, endIndex: 3, total: 5 },
       });
       expect((await t.http().get(`/api/v1/jobs/${jobB}/run`).set(bearer(bob.token))).status).toBe(404);
+      expect((await post('runs/log-metric', { run_id: runA, key: 'train/loss', value: 0.5, timestamp: 1, step: 3 }, alice.token)).status).toBe(200);
+      for (const path of ['train/loss', 'train%2Floss']) {
+        const slashed = await t.http().get(`/api/v1/jobs/${jobA}/metrics/${path}`).set(bearer(bob.token));
+        expect({ path, status: slashed.status, points: slashed.body.points }).toEqual({ path, status: 200, points: [{ step: 3, value: 0.5, timestamp: 1 }] });
+      }
+      const none = await t.http().get(`/api/v1/jobs/${jobA}/metrics/never`).set(bearer(bob.token));
+      expect(none.body).toEqual({ points: [], pagination: { offset: 0, limit: 100, startIndex: 0, endIndex: 0, total: 0 } });
     });
   });
 });

@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { PageQueryDto, PaginationDto, pageWindow } from '../common/pagination';
 import { toIso } from '../common/time';
 import { JobsService } from '../jobs/jobs.service';
@@ -78,10 +78,12 @@ export class JobRunController {
     };
   }
 
-  @Get(':id/metrics/:key')
-  @ApiOperation({ summary: "Every point of one of the run's metrics, in step order, paged." })
+  @Get(':id/metrics/*key')
+  @ApiOperation({ summary: "Every point of one of the run's metrics, in step order, paged. The key may hold '/' (train/loss)." })
+  @ApiParam({ name: 'key', type: String })
   @ApiOkResponse({ type: MetricPointsPageDto })
-  async metric(@Param('id') id: string, @Param('key') key: string, @Query() q: PageQueryDto): Promise<MetricPointsPageDto> {
+  async metric(@Param('id') id: string, @Param('key') segments: string | string[], @Query() q: PageQueryDto): Promise<MetricPointsPageDto> {
+    const key = Array.isArray(segments) ? segments.join('/') : segments;
     const runId = await this.runIdOf(id);
     const { total } = await this.tracking.metricPointsByStep(runId, key, 0, 0);
     const pagination = pageWindow(total, q.offset ?? 0, q.limit ?? 100);

@@ -49,7 +49,12 @@ export function optString(msg: Message, field: string): string | undefined {
   const v = scalar(msg[field]);
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw typeError(field, v);
+  if (v.includes('\u0000')) throw nulError(field, v);
   return v;
+}
+
+function nulError(field: string, v: unknown): TrackingInvalidError {
+  return new TrackingInvalidError(invalidValue(field, v, 'NUL characters are not allowed.'));
 }
 
 export function reqString(msg: Message, field: string): string {
@@ -98,6 +103,7 @@ export function stringList(msg: Message, field: string): string[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : null;
   if (!list || !list.every((x) => typeof x === 'string')) throw typeError(field, v);
+  if (list.some((x) => (x as string).includes('\u0000'))) throw nulError(field, v);
   return list as string[];
 }
 

@@ -56,10 +56,16 @@ function metricOf(raw: unknown, prefix: string): MetricIn {
   const value = parseDouble(m.value);
   const timestamp = optInt64Loose(m, 'timestamp');
   const step = optInt64Loose(m, 'step') ?? 0;
-  return validateMetric(m.key, value, m.value, timestamp, m.timestamp, step, prefix);
+  const metric = validateMetric(m.key, value, m.value, timestamp, m.timestamp, step, prefix);
+  if (step === -1 && m.step !== -1) {
+    throw new TrackingInvalidError(
+      invalidValue(prefix ? `${prefix}.step` : 'step', m.step, `metric '${metric.key}' (value=${metric.value}). Step must be a valid long (64-bit integer).`),
+    );
+  }
+  return metric;
 }
 
-/** int64 where a bad value is the metric validator's business (it names the metric in its message). */
+/** int64 where a bad value is the metric validator's business (it names the metric in its message): -1 then. */
 function optInt64Loose(m: Message, field: string): number | undefined {
   try {
     return optInt64(m, field);

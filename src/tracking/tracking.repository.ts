@@ -97,12 +97,18 @@ export class TrackingRepository {
     return rows[0] ?? null;
   }
 
-  /** Closes the run if it is still running (or scheduled); a status the run already reached stays. */
-  async finishIfRunning(id: string, status: RunStatus, endTime: number): Promise<boolean> {
-    const rows = returned(
-      await this.ds.query(`UPDATE run SET status = $2, end_time = $3 WHERE id = $1 AND status IN ('RUNNING', 'SCHEDULED') RETURNING id`, [id, status, endTime]),
+  /**
+   * Closes a job's run when its process is gone: the run and any other run the job made (nested runs a killed process
+   * left open) that are still RUNNING/SCHEDULED get the status; with `override` (KILLED: cancel, timeout) the job's own
+   * run gets it whatever the client wrote.
+   */
+  async finishJobRuns(id: string, status: RunStatus, endTime: number, override: boolean): Promise<void> {
+    await this.ds.query(
+      `UPDATE run SET status = $2, end_time = CASE WHEN status IN ('RUNNING', 'SCHEDULED') OR end_time IS NULL THEN $3 ELSE end_time END
+        WHERE (status IN ('RUNNING', 'SCHEDULED') AND (id = $1 OR job_id = (SELECT job_id FROM run WHERE id = $1)))
+           OR ($4 AND id = $1)`,
+      [id, status, endTime, override],
     );
-    return rows.length > 0;
   }
 
   async updateRun(id: string, values: { status?: RunStatus; endTime?: number; runName?: string }, em: EntityManager): Promise<void> {
@@ -145,11 +151,18 @@ export class TrackingRepository {
     return new Map(rows.map((r) => [r.key, r.value]));
   }
 
-  async insertParams(runId: string, params: KeyValue[], em: EntityManager): Promise<void> {
-    if (params.length === 0) return;
-    await em.query(
-      `INSERT INTO run_param (run_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v) ON CONFLICT (run_id, key) DO NOTHING`,
+  /** Inserts params whose key is free; returns the keys that another writer took meanwhile, with their values. */
+  async insertParams(runId: string, params: KeyValue[], em: EntityManager): Promise<Map<string, string>> {
+    if (params.length === 0) return new Map();
+    const inserted: Array<{ key: string }> = await em.query(
+      `INSERT INTO run_param (run_id, key, value) SELECT $1, k, v FROM unnest($2::text[], $3::text[]) AS t(k, v) ON CONFLICT (run_id, key) DO NOTHING RETURNING key`,
       [runId, params.map((p) => p.key), params.map((p) => p.value)],
+    );
+    const done = new Set(inserted.map((r) => r.key));
+    return this.existingParams(
+      runId,
+      params.filter((p) => !done.has(p.key)).map((p) => p.key),
+      em,
     );
   }
 

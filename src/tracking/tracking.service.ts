@@ -3,13 +3,15 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { AuthUser, mayActOn } from '../common/auth-user';
 import { PermissionDeniedError } from '../common/errors/domain-error';
 import { slugify } from '../common/slugify';
-import { ExperimentAlreadyExistsError, ExperimentNameReservedError } from '../experiments/experiments.errors';
+import { ExperimentAlreadyExistsError, ExperimentNameReservedError, ExperimentNotFoundError } from '../experiments/experiments.errors';
 import { ExperimentsService } from '../experiments/experiments.service';
 import { RUN_STATUSES, RunEntity, RunStatus } from './run.entity';
 import { Clause, OrderBy } from './search-filter';
 import { ExperimentRow, KeyValue, MetricPoint, RunData, TrackingRepository } from './tracking.repository';
 import { RunNotActiveError, RunNotFoundError, TrackingAlreadyExistsError, TrackingInvalidError, TrackingNotFoundError } from './tracking.errors';
 import { MetricIn, pyRepr, validateParamKeysUnique } from './tracking-validation';
+
+const RUN_ID = /^[a-zA-Z0-9][\w-]{0,31}$/;
 
 export const artifactUriOf = (experimentId: number, runId: string) => `mlflow-artifacts:/${experimentId}/${runId}/artifacts`;
 
@@ -70,9 +72,13 @@ export class TrackingService {
     });
   }
 
-  /** Closes a job's run when its process is gone: only if still RUNNING/SCHEDULED (a status the job wrote stays). */
+  /**
+   * Closes a job's run when its process is gone (reference §12, API.md §8): a run still RUNNING/SCHEDULED — the job's
+   * own and any nested one it left open — gets FINISHED / FAILED; a status the client already wrote stays, except that
+   * KILLED (cancel, timeout) wins on the job's run.
+   */
   async finishJobRun(runId: string, status: Extract<RunStatus, 'FINISHED' | 'FAILED' | 'KILLED'>): Promise<void> {
-    await this.repo.finishIfRunning(runId, status, Date.now());
+    await this.repo.finishJobRuns(runId, status, Date.now(), status === 'KILLED');
   }
 
   // ---- experiments
@@ -88,7 +94,10 @@ export class TrackingService {
     let id: number | null = null;
     if (name === DEFAULT_EXPERIMENT_NAME) id = DEFAULT_EXPERIMENT_ID;
     else {
-      const found = await this.experiments.get({ name }).catch(() => null);
+      const found = await this.experiments.get({ name }).catch((e: unknown) => {
+        if (e instanceof ExperimentNotFoundError) return null;
+        throw e;
+      });
       id = found?.id ?? null;
     }
     const view = id === null ? null : await this.experimentView(id);
@@ -216,7 +225,7 @@ export class TrackingService {
 
   /** A run the caller may read (a job token: runs of its experiment). */
   async runForRead(actor: AuthUser, runId: string): Promise<RunEntity> {
-    const run = await this.repo.findRun(runId);
+    const run = await this.findRun(runId);
     if (!run) throw new RunNotFoundError(runId);
     this.assertMayRead(actor, run.experimentId);
     return run;
@@ -224,7 +233,7 @@ export class TrackingService {
 
   /** A run the caller may write: active, and theirs (owner, admin, or the job that owns it). */
   async runForWrite(actor: AuthUser, runId: string): Promise<RunEntity> {
-    const run = await this.repo.findRun(runId);
+    const run = await this.findRun(runId);
     if (!run) throw new RunNotFoundError(runId);
     if (actor.job ? run.jobId !== actor.job.id : !mayActOn(actor, run.ownerId)) {
       throw new PermissionDeniedError(actor.job ? "a job token may write only its own job's runs" : 'only the owner of a run or an admin may change it');
@@ -250,7 +259,7 @@ export class TrackingService {
   }
 
   async setRunLifecycle(actor: AuthUser, runId: string, stage: 'active' | 'deleted'): Promise<void> {
-    const run = await this.repo.findRun(runId);
+    const run = await this.findRun(runId);
     if (!run) throw new RunNotFoundError(runId);
     if (actor.job ? run.jobId !== actor.job.id : !mayActOn(actor, run.ownerId)) throw new PermissionDeniedError('only the owner of a run or an admin may change it');
     await this.repo.setLifecycle(run.id, stage);
@@ -266,26 +275,33 @@ export class TrackingService {
         batch.params.map((p) => p.key),
         em,
       );
-      const changed = batch.params.filter((p) => existing.has(p.key) && existing.get(p.key) !== p.value);
-      if (changed.length && single) {
-        const p = changed[0];
-        throw new TrackingInvalidError(
-          `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${existing.get(p.key)}' for run ID='${run.id}'. Attempted logging new value '${p.value}'.`,
-        );
-      }
-      if (changed.length) {
-        const list = changed.map((p) => `{'key': ${pyRepr(p.key)}, 'old_value': ${pyRepr(existing.get(p.key)!)}, 'new_value': ${pyRepr(p.value)}}`).join(', ');
-        throw new TrackingInvalidError(`Changing param values is not allowed. Params were already logged='[${list}]' for run ID='${run.id}'.`);
-      }
-      await this.repo.insertParams(
+      this.assertParamsUnchanged(run.id, batch.params, existing, single);
+      // A concurrent writer may have taken a key since the read: its value must be ours too.
+      const raced = await this.repo.insertParams(
         run.id,
         batch.params.filter((p) => !existing.has(p.key)),
         em,
       );
+      this.assertParamsUnchanged(run.id, batch.params, raced, single);
       await this.repo.insertMetrics(run.id, batch.metrics, em);
       await this.repo.setTags(run.id, dedupe(batch.tags), em);
     });
   }
+
+  /** MLflow's texts: the single log-parameter call names one param, a batch lists them all. */
+  private assertParamsUnchanged(runId: string, params: KeyValue[], existing: Map<string, string>, single: boolean): void {
+    const changed = params.filter((p) => existing.has(p.key) && existing.get(p.key) !== p.value);
+    if (changed.length === 0) return;
+    if (single) {
+      const p = changed[0];
+      throw new TrackingInvalidError(
+        `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${existing.get(p.key)}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`,
+      );
+    }
+    const list = changed.map((p) => `{'key': ${pyRepr(p.key)}, 'old_value': ${pyRepr(existing.get(p.key)!)}, 'new_value': ${pyRepr(p.value)}}`).join(', ');
+    throw new TrackingInvalidError(`Changing param values is not allowed. Params were already logged='[${list}]' for run ID='${runId}'.`);
+  }
+
 
   async deleteTag(actor: AuthUser, runId: string, key: string): Promise<void> {
     const run = await this.runForWrite(actor, runId);
@@ -294,8 +310,9 @@ export class TrackingService {
 
   /** A page of get-history (timestamp, step, value order); a metric never logged gives no points. */
   async metricHistory(actor: AuthUser, runId: string, key: string, after: { t: string; s: string; v: number } | null, limit: number): Promise<{ points: MetricPoint[]; more: boolean }> {
-    const run = await this.repo.findRun(runId);
+    const run = await this.findRun(runId);
     if (run) this.assertMayRead(actor, run.experimentId);
+    else if (!RUN_ID.test(runId)) return { points: [], more: false };
     const rows = await this.repo.metricHistory(runId, key, after, limit + 1);
     return { points: rows.slice(0, limit), more: rows.length > limit };
   }
@@ -321,6 +338,11 @@ export class TrackingService {
 
   metricPointsByStep(runId: string, key: string, offset: number, limit: number): Promise<{ total: number; rows: MetricPoint[] }> {
     return this.repo.metricPointsByStep(runId, key, offset, limit);
+  }
+
+  /** Ids are at most 32 characters of MLflow's run-id alphabet here: anything else names no run (and is not queried). */
+  private findRun(runId: string): Promise<RunEntity | null> {
+    return RUN_ID.test(runId) ? this.repo.findRun(runId) : Promise.resolve(null);
   }
 
   private assertMayRead(actor: AuthUser, experimentId: number): void {
