@@ -4,7 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app/app.module';
 import { configureApp } from './app/configure-app';
 import { resolveLocalRedis } from './app/embedded-redis';
-import { AppConfig, ConfigError, ensureJwtSecret, loadConfig, ROLES, Role } from './config/config';
+import { AppConfig, ConfigError, ensureDataDir, ensureJwtSecret, loadConfig, ROLES, Role } from './config/config';
 import { EmbeddedService, startEmbeddedPostgres } from './database/embedded-postgres';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     throw new ConfigError(`unknown role "${roleArg}": use one of ${ROLES.join(', ')}`);
   }
   const config = loadConfig(undefined, roleArg);
+  ensureDataDir(config);
   ensureJwtSecret(config);
   const logLevels = LEVELS.slice(0, LEVELS.indexOf(config.logLevel as LogLevel) + 1);
   Logger.overrideLogger(logLevels);

@@ -159,8 +159,9 @@ describe('Dioptra experiments (/api/experiment/)', () => {
     expect((await t.http().get('/api/experiment/name/ABc_My%20Experiment').set(auth()).expect(200)).body.name).toBe('abc_my-experiment');
     const missing = await t.http().get('/api/experiment/name/nope').set(auth()).expect(404);
     expect(missing.body.message).toContain('Not Found');
-    expect((await t.http().get('/api/experiment/name/a%00b').set(auth()).expect(404)).body.message).toBe(NOT_FOUND);
-    expect((await t.http().delete('/api/experiment/name/a%00b').set(auth()).expect(200)).body).toEqual({ status: 'Success', name: [] });
+    // A NUL in a path parameter is refused before any lookup (common/input-guards.ts): 400 naming it.
+    expect((await t.http().get('/api/experiment/name/a%00b').set(auth()).expect(400)).body.detail).toMatch(/NUL/);
+    expect((await t.http().delete('/api/experiment/name/a%00b').set(auth()).expect(400)).body.detail).toMatch(/NUL/);
   });
 
   it('non-integer or negative ids are no route: JSON 404 with "Not Found", on every item route', async () => {

@@ -111,8 +111,9 @@ describe('Dioptra queues (/api/queue/)', () => {
     expect((await t.http().delete('/api/queue/name/TENSORFLOW_GPU/lock').set(auth()).expect(404)).body.message).toBe(NOT_FOUND);
     expect((await t.http().put('/api/queue/987654/lock').set(auth()).expect(404)).body.message).toBe(NOT_FOUND);
     expect((await t.http().delete('/api/queue/987654/lock').set(auth()).expect(404)).body.message).toBe(NOT_FOUND);
-    await t.http().put('/api/queue/name/a%00b/lock').set(auth()).expect(404);
-    await t.http().get('/api/queue/name/a%00b').set(auth()).expect(404);
+    // A NUL in a path parameter is refused before any lookup (common/input-guards.ts).
+    await t.http().put('/api/queue/name/a%00b/lock').set(auth()).expect(400);
+    await t.http().get('/api/queue/name/a%00b').set(auth()).expect(400);
     // GET by name does slugify.
     await t.http().get('/api/queue/name/TENSORFLOW_GPU').set(auth()).expect(200);
   });

@@ -13,6 +13,8 @@ export const MLFLOW_CLIENT = { name: 'mlflow-skinny', packages: ['mlflow-skinny=
 export const MLFLOW_CLIENT_2 = { name: 'mlflow-skinny-2', packages: ['mlflow-skinny==2.22.1', 'requests==2.32.5'] };
 /** A real tracking server, for external-MLflow mode and the benchmark. */
 export const MLFLOW_SERVER = { name: 'mlflow-server', packages: ['mlflow==3.11.1', 'psycopg2-binary==2.9.10'] };
+/** The schema-driven fuzz (`npm run test:fuzz`): schemathesis against /openapi.json of a server under test. */
+export const SCHEMATHESIS = { name: 'schemathesis', packages: ['schemathesis==4.32.5'] };
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });

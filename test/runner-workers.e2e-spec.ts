@@ -30,7 +30,7 @@ describe('runner: separate worker processes', () => {
     queueId = (await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name: 'shared' }).expect(201)).body.queue.id;
     pg = new Client({ connectionString: t.databaseUrl });
     await pg.connect();
-    for (let i = 0; i < 2; i++) workers.push(spawnWorker({ ...t.env, WORKER_QUEUES: 'shared', WORKER_CONCURRENCY: '2', JOB_WORKDIR: join(tmp, 'work') }));
+    for (let i = 0; i < 2; i++) workers.push(spawnWorker({ ...t.env, WORKER_QUEUES: 'shared', WORKER_CONCURRENCY: '2', JOB_WORKDIR: join(tmp, 'work'), JOB_SANDBOX: 'none' }));
     await waitFor('both workers to serve the queue', async () => workers.every((w) => w.output().includes(`serving queue ${queueId}`)), 30_000, 200);
   }, 240_000);
 
@@ -120,7 +120,8 @@ describe('runner: separate worker processes', () => {
   it("leaves another queue's jobs to an idle worker while all its slots are busy", async () => {
     const ids: Record<string, number> = {};
     for (const name of ['busy-x', 'free-y']) ids[name] = (await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name }).expect(201)).body.queue.id;
-    const env = { ...t.env, WORKER_CONCURRENCY: '1', JOB_WORKDIR: join(tmp, 'work') };
+    // Jobs here write marker files on the host for the test to watch: unconfined (test/sandbox.e2e-spec.ts confines them).
+    const env = { ...t.env, WORKER_CONCURRENCY: '1', JOB_WORKDIR: join(tmp, 'work'), JOB_SANDBOX: 'none' };
     const busy = spawnWorker({ ...env, WORKER_QUEUES: 'busy-x,free-y' }, 'debug');
     extra.push(busy);
     await waitFor('the busy worker to serve both queues', async () => busy.output().includes(`serving queue ${ids['busy-x']}`) && busy.output().includes(`serving queue ${ids['free-y']}`), 30_000, 200);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { JobProcess } from '../src/runner/job-process';
+import { JobProcess } from '../src/sandbox/job-process';
 import { BlobStore } from '../src/storage/blob-store';
 import { fixtureTarGz, fixtureZip, getJob, lines, logsOf, sleep, submit, waitFor, waitForJob } from './fixtures/runner-kit';
 import { makeTarGz } from './utils/archives';
@@ -20,7 +20,9 @@ describe('runner: jobs run by an in-process worker', () => {
   beforeAll(async () => {
     JobProcess.killGraceMs = 2000;
     tmp = mkdtempSync(join(tmpdir(), 'alidade-runner-'));
-    t = await startApp({ role: 'all', env: { WORKER_QUEUES: 'main,later', WORKER_CONCURRENCY: '3', JOB_WORKDIR: join(tmp, 'work') } });
+    // These jobs write marker files on the host for the test to watch: no sandbox here (test/sandbox.e2e-spec.ts runs
+    // the same lifecycle confined).
+    t = await startApp({ role: 'all', env: { WORKER_QUEUES: 'main,later', WORKER_CONCURRENCY: '3', JOB_WORKDIR: join(tmp, 'work'), JOB_SANDBOX: 'none' } });
     admin = await login(t, 'admin', ADMIN_PASSWORD);
     experimentId = (await t.http().post('/api/v1/experiments').set(bearer(admin)).send({ name: 'runner' }).expect(201)).body.experiment.id;
     for (const name of ['main', 'idle']) await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name }).expect(201);
@@ -200,7 +202,7 @@ describe('runner: jobs run by an in-process worker', () => {
     expect(env.get('MLFLOW_TRACKING_URI')).toBe(`http://127.0.0.1:${t.config.port}`);
     expect(env.get('MLFLOW_TRACKING_TOKEN')).toMatch(/^alj_[A-Za-z0-9_-]{43}$/);
     const allowed = ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_RUN_ID', 'MLFLOW_EXPERIMENT_ID', 'DIOPTRA_JOB_ID', 'DIOPTRA_PLUGIN_DIR', 'PYTHONPATH', 'DIOPTRA_JOB_PARAMETERS', 'PYTHONUNBUFFERED'];
-    allowed.push(...Object.keys(t.config.jobBaseEnv), 'PWD', 'SHLVL', '_', 'OLDPWD');
+    allowed.push(...Object.keys(t.config.jobBaseEnv), 'HOME', 'PWD', 'SHLVL', '_', 'OLDPWD');
     expect([...env.keys()].filter((k) => !allowed.includes(k))).toEqual([]);
     for (const secret of ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD']) expect(env.has(secret)).toBe(false);
   });

@@ -1,8 +1,10 @@
 import { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import express, { type Express } from 'express';
 import { readdirSync } from 'node:fs';
 import { RouteIndex } from '../common/errors/route-index';
+import { JSON_BODY_LIMIT, rawUrlGuard, verifyRawBody } from '../common/input-guards';
 
 /** The OpenAPI document generated from the controllers' decorators. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
@@ -20,12 +22,20 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
   return SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
 }
 
-/** Everything main.ts and the tests both need on top of the module graph: Swagger UI and the 405 route table. */
+/**
+ * Everything main.ts and the tests both need on top of the module graph: the hostile-input guards on the raw URL and
+ * bodies (common/input-guards.ts), Swagger UI and the 405 route table.
+ */
 export async function configureApp(app: INestApplication): Promise<void> {
   const server = app.getHttpAdapter().getInstance() as Express;
   server.disable('x-powered-by');
   mountMlflowBodyParsing(server);
   server.set('query parser', 'extended');
+  server.use(rawUrlGuard);
+  // Registered before init, so Nest's own defaults (100 kB, no verify) are skipped.
+  const nest = app as NestExpressApplication;
+  nest.useBodyParser('json', { limit: JSON_BODY_LIMIT, verify: verifyRawBody });
+  nest.useBodyParser('urlencoded', { extended: true, limit: JSON_BODY_LIMIT, verify: verifyRawBody });
   const document = buildOpenApi(app);
   serveUiAssetsByName(app, server);
   SwaggerModule.setup('/', app, document, { jsonDocumentUrl: 'openapi.json', customSiteTitle: 'Alidade API' });
@@ -51,7 +61,7 @@ export const MLFLOW_JSON_LIMIT = 4 * 1024 * 1024;
  */
 function mountMlflowBodyParsing(server: Express): void {
   // Wrapped: Nest skips its own JSON parser when a middleware named `jsonParser` (express.json's name) is mounted.
-  const json = express.json({ limit: MLFLOW_JSON_LIMIT, type: () => true });
+  const json = express.json({ limit: MLFLOW_JSON_LIMIT, type: () => true, verify: verifyRawBody });
   server.use('/api/2.0/mlflow', function mlflowJsonBody(req, res, next) {
     json(req, res, next);
   });

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Length, Matches, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MAX_ROW_ID } from '../common/sql';
 import { PageQueryDto, PaginationDto } from '../common/pagination';
 import { UserDto } from '../users/users.dto';
 
@@ -21,7 +22,7 @@ export class CreateTokenDto {
   /** Like `30d`, `12h`, `90m`; a bare number is seconds. Default 30d, at most 365d. */
   @IsOptional() @IsString() @Matches(LIFESPAN_PATTERN, { message: 'lifespan must be a number with an optional unit s, m, h or d (e.g. 30d)' }) lifespan?: string;
   /** Whose token (admins only; default yourself). */
-  @IsOptional() @IsInt() @Min(1) userId?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_ROW_ID) userId?: number;
 }
 
 export class CreateTokenReplyDto {

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth-user';
 import { toIso } from '../common/time';
+import { IntParamPipe } from '../common/validation';
 import { EmptyDto } from '../users/users.dto';
 import { AccessTokenEntity } from './access-token.entity';
 import { CreateTokenDto, CreateTokenReplyDto, TokenDto, TokensPageDto, TokensQueryDto } from './auth.dto';
@@ -28,7 +29,7 @@ export class TokensController {
 
   /** Revoke an access token (owner or admin). */
   @Delete(':id')
-  async revoke(@CurrentUser() user: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<EmptyDto> {
+  async revoke(@CurrentUser() user: AuthUser, @Param('id', IntParamPipe) id: number): Promise<EmptyDto> {
     await this.auth.revokeToken(user, id);
     return {};
   }

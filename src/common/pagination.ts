@@ -11,6 +11,8 @@ export class PageQueryDto {
   @IsOptional()
   @Type(() => Number)
   @IsInt()
+  @Min(-Number.MAX_SAFE_INTEGER)
+  @Max(Number.MAX_SAFE_INTEGER)
   offset?: number = 0;
 
   @ApiPropertyOptional({ description: 'Rows per page, 1..1000.', default: DEFAULT_LIMIT, minimum: 1, maximum: MAX_LIMIT, type: Number })

@@ -1,6 +1,6 @@
 // Owns the process configuration: the only module that reads process.env. Everything else injects AppConfig.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
@@ -17,6 +17,13 @@ const toBool = ({ value }: { value: unknown }) => {
 };
 
 const HTTP_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
+export const SANDBOX_MODES = ['auto', 'bwrap', 'uid', 'none'] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+export const NETWORK_MODES = ['none', 'host'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+const SIZE_PATTERN = /^\d+(\.\d+)?\s*([KMGT]i?B?|B)?$/i;
+const DEFAULT_PASSTHROUGH = 'CUDA_VISIBLE_DEVICES,NVIDIA_VISIBLE_DEVICES,OMP_NUM_THREADS,TZ,LANG';
+const GiB = 1024 * 1024 * 1024;
 
 /** The environment as validated at boot. Field names are the variable names. */
 class EnvSchema {
@@ -48,9 +55,49 @@ class EnvSchema {
   @IsOptional() @IsString() MLFLOW_TRACKING_TOKEN?: string;
   @IsOptional() @IsString() MLFLOW_TRACKING_USERNAME?: string;
   @IsOptional() @IsString() MLFLOW_TRACKING_PASSWORD?: string;
+  @IsOptional() @IsIn(SANDBOX_MODES) JOB_SANDBOX?: SandboxMode;
+  @IsOptional() @IsString() JOB_BWRAP?: string;
+  @IsOptional() @Matches(/^\d+-\d+$/, { message: 'JOB_UID_RANGE must be FIRST-LAST, e.g. 200000-265535' }) JOB_UID_RANGE?: string;
+  @IsOptional() @Matches(SIZE_PATTERN, { message: 'JOB_MEMORY_LIMIT must be a size such as 2G, 512M or a number of bytes' }) JOB_MEMORY_LIMIT?: string;
+  @IsOptional() @Matches(SIZE_PATTERN, { message: 'JOB_DISK_LIMIT must be a size such as 10G, 512M or a number of bytes' }) JOB_DISK_LIMIT?: string;
+  @IsOptional() @Matches(SIZE_PATTERN, { message: 'JOB_FSIZE_LIMIT must be a size such as 10G, 512M or a number of bytes' }) JOB_FSIZE_LIMIT?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(16) JOB_PIDS_LIMIT?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(16) JOB_NOFILE_LIMIT?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10000) JOB_CPU_WEIGHT?: number;
+  @IsOptional() @IsIn(NETWORK_MODES) JOB_NETWORK?: NetworkMode;
+  @IsOptional() @IsString() JOB_RO_BINDS?: string;
+  @IsOptional() @IsString() JOB_DEVICES?: string;
+  @IsOptional() @IsString() @Matches(/^[A-Za-z_][A-Za-z0-9_]*(,[A-Za-z_][A-Za-z0-9_]*)*$|^$/, { message: 'JOB_ENV_PASSTHROUGH must be comma-separated variable names' }) JOB_ENV_PASSTHROUGH?: string;
+  @IsOptional() @IsString() JOB_ENV?: string;
 }
 
 export class ConfigError extends Error {}
+
+
+/** How jobs are confined (src/sandbox/). Sizes in bytes. */
+export interface SandboxSettings {
+  mode: SandboxMode;
+  /** The bubblewrap binary (JOB_BWRAP, else `bwrap` on PATH); null when not found. */
+  bwrapPath: string | null;
+  uidRange: { first: number; last: number };
+  memoryLimit: number;
+  pidsLimit: number;
+  cpuWeight: number;
+  /** JOB_DISK_LIMIT; unset: 10 GiB or half the free space of JOB_WORKDIR's file system at start, the smaller. */
+  diskLimit?: number;
+  fsizeLimit?: number;
+  nofileLimit: number;
+  /** Default of queues that do not say (JOB_NETWORK). */
+  network: NetworkMode;
+  /** Extra read-only paths inside the sandbox (Python environments, data sets). */
+  roBinds: string[];
+  /** Device paths (globs such as /dev/nvidia*) bound into every job; queues may add their own. */
+  devices: string[];
+  /** Worker variables a job sees, when the worker has them. */
+  envPassthrough: Record<string, string>;
+  /** JOB_ENV: extra variables for every job (a JSON object of strings). */
+  extraEnv: Record<string, string>;
+}
 
 /** Typed, validated configuration. Injected as a provider (AppConfigModule). */
 export class AppConfig {
@@ -81,7 +128,7 @@ export class AppConfig {
   /** BUILTIN_PLUGINS_DIR split on `:`: directories of the dioptra_builtins collection, merged in order (first wins). */
   builtinPluginsDirs: string[];
   logLevel: string;
-  /** Environment passed to jobs: PATH and locale only, never server secrets. */
+  /** Environment passed to jobs besides the contract variables: a sane PATH, JOB_ENV_PASSTHROUGH and JOB_ENV. */
   jobBaseEnv: Record<string, string>;
   /**
    * Alidade's base URL as the worker (and so its jobs) reach it: the jobs' MLFLOW_TRACKING_URI in local tracking mode.
@@ -90,6 +137,7 @@ export class AppConfig {
   publicUrl?: string;
   /** External MLflow mode (worker): jobs' runs are created and closed in this MLflow server instead of Alidade. */
   externalMlflow?: ExternalMlflowConfig;
+  sandbox: SandboxSettings;
 }
 
 export interface ExternalMlflowConfig {
@@ -138,7 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     loginRateLimit: parsed.LOGIN_RATE_LIMIT ?? 10,
     workerQueues: parsed.WORKER_QUEUES ? parsed.WORKER_QUEUES.split(',').map((q) => q.trim()).filter(Boolean) : undefined,
     workerConcurrency: parsed.WORKER_CONCURRENCY ?? 1,
-    jobWorkdir: resolve(parsed.JOB_WORKDIR ?? join(dataDir, 'jobs')),
+    // Outside DATA_DIR: nothing of the server's files is on the way to a job's directory.
+    jobWorkdir: resolve(parsed.JOB_WORKDIR ?? DEFAULT_JOB_WORKDIR),
     keepJobWorkdirs: parsed.KEEP_JOB_WORKDIRS ?? false,
     maxWorkflowBytes: parsed.MAX_WORKFLOW_BYTES ?? 100 * MiB,
     maxPluginBytes: parsed.MAX_PLUGIN_BYTES ?? 10 * MiB,
@@ -147,10 +196,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     uploadTmpdir: resolve(parsed.UPLOAD_TMPDIR ?? join(dataDir, 'uploads')),
     builtinPluginsDirs: builtinDirs(parsed.BUILTIN_PLUGINS_DIR),
     logLevel: parsed.LOG_LEVEL ?? 'log',
-    jobBaseEnv: pickJobEnv(env),
+    jobBaseEnv: {},
+    sandbox: sandboxSettings(parsed, env),
     publicUrl: publicUrl(parsed.PUBLIC_URL, role, host, port, externalMlflow !== undefined),
     externalMlflow,
   } satisfies AppConfig);
+  config.jobBaseEnv = { PATH: JOB_PATH, ...config.sandbox.envPassthrough, ...config.sandbox.extraEnv };
   return config;
 }
 
@@ -186,10 +237,81 @@ function externalMlflowConfig(parsed: EnvSchema): ExternalMlflowConfig | undefin
   return { uri: uri.replace(/\/+$/, ''), token, username, password };
 }
 
+export const DEFAULT_JOB_WORKDIR = '/var/tmp/alidade-jobs';
+/** A job's PATH unless JOB_ENV sets one: the system's directories, nothing of the server's user. */
+export const JOB_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function sandboxSettings(parsed: EnvSchema, env: NodeJS.ProcessEnv): SandboxSettings {
+  const [first, last] = (parsed.JOB_UID_RANGE ?? '200000-265535').split('-').map(Number);
+  if (first < 1000 || last < first || last > 4294967294) {
+    throw new ConfigError('invalid configuration:\n  JOB_UID_RANGE: must be FIRST-LAST with 1000 <= FIRST <= LAST (never root, never a system user)');
+  }
+  const myUid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  if (myUid >= first && myUid <= last) throw new ConfigError(`invalid configuration:\n  JOB_UID_RANGE: holds the server's own uid ${myUid}`);
+  const names = (parsed.JOB_ENV_PASSTHROUGH ?? DEFAULT_PASSTHROUGH).split(',').filter(Boolean);
+  const envPassthrough: Record<string, string> = {};
+  for (const name of names) if (env[name] !== undefined) envPassthrough[name] = env[name]!;
+  return {
+    mode: parsed.JOB_SANDBOX ?? 'auto',
+    bwrapPath: parsed.JOB_BWRAP ? resolve(parsed.JOB_BWRAP) : findOnPath('bwrap', env.PATH),
+    uidRange: { first, last },
+    memoryLimit: parseSize(parsed.JOB_MEMORY_LIMIT) ?? 2 * GiB,
+    pidsLimit: parsed.JOB_PIDS_LIMIT ?? 1024,
+    cpuWeight: parsed.JOB_CPU_WEIGHT ?? 100,
+    diskLimit: parseSize(parsed.JOB_DISK_LIMIT),
+    fsizeLimit: parseSize(parsed.JOB_FSIZE_LIMIT),
+    nofileLimit: parsed.JOB_NOFILE_LIMIT ?? 4096,
+    network: parsed.JOB_NETWORK ?? 'none',
+    roBinds: (parsed.JOB_RO_BINDS ?? '').split(':').filter((p) => p.trim() !== '').map((p) => resolve(p)),
+    devices: (parsed.JOB_DEVICES ?? '').split(':').filter((p) => p.trim() !== ''),
+    envPassthrough,
+    extraEnv: parseJobEnv(parsed.JOB_ENV),
+  };
+}
+
+/** `2G`, `512MiB`, `1.5g`, `1048576` → bytes (K, M, G, T are powers of 1024). */
+export function parseSize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)/i.exec(value.trim());
+  if (!m) return undefined;
+  const power = ' KMGT'.indexOf((m[2] || ' ').toUpperCase());
+  return Math.floor(Number(m[1]) * 1024 ** power);
+}
+
+function parseJobEnv(value: string | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const ok =
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    Object.entries(parsed as object).every(([k, v]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && typeof v === 'string');
+  if (!ok) throw new ConfigError('invalid configuration:\n  JOB_ENV: must be a JSON object of variable names to strings, e.g. {"HF_HOME":"/data/hf"}');
+  return parsed as Record<string, string>;
+}
+
+function findOnPath(name: string, path: string | undefined): string | null {
+  for (const dir of (path ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
 /** BUILTIN_PLUGINS_DIR: `:`-separated directories (empty parts ignored); unset or empty = Alidade's own collection. */
 function builtinDirs(value: string | undefined): string[] {
   const dirs = (value ?? '').split(':').filter((d) => d.trim() !== '');
   return dirs.length > 0 ? dirs.map((d) => resolve(d)) : [join(__dirname, '..', '..', 'task-plugins', 'dioptra_builtins')];
+}
+
+/** DATA_DIR holds the secrets (jwt-secret, postgres-password): 0700, made so when it exists already. */
+export function ensureDataDir(config: AppConfig): void {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
 }
 
 /** JWT_SECRET unset (development): generate one into DATA_DIR so tokens survive restarts. */
@@ -197,16 +319,8 @@ export function ensureJwtSecret(config: AppConfig): void {
   if (config.jwtSecret || config.role === 'worker') return;
   const file = join(config.dataDir, 'jwt-secret');
   if (!existsSync(file)) {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
   }
   config.jwtSecret = readFileSync(file, 'utf8').trim();
-}
-
-const JOB_ENV_KEYS = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'HOME', 'TMPDIR', 'PYTHONUNBUFFERED'];
-function pickJobEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of JOB_ENV_KEYS) if (env[k]) out[k] = env[k]!;
-  out.PATH ??= '/usr/local/bin:/usr/bin:/bin';
-  return out;
 }

@@ -25,6 +25,11 @@ const QUEUE_REGISTRATION: DioptraErrorReply = {
   message: 'Bad Request - The queue registration form contains invalid parameters. Please verify and resubmit.',
   detail: true,
 };
+const TASK_PLUGIN_UPLOAD: DioptraErrorReply = {
+  status: 400,
+  message: 'Bad Request - The task plugin upload form contains invalid parameters. Please verify and resubmit.',
+  detail: true,
+};
 
 /** Every domain code → the Dioptra face's reply (reference/dioptra-v0-api.md §3). Exhaustive by type. */
 export const DIOPTRA_ERRORS: Record<ErrorCode, DioptraErrorReply> = {
@@ -92,11 +97,7 @@ export const DIOPTRA_ERRORS: Record<ErrorCode, DioptraErrorReply> = {
     message:
       'Bad Request - The names of one or more of the uploaded task plugin packages conflicts with an existing package in the collection. To update an existing task plugin package, delete it first and then resubmit.',
   },
-  TASK_PLUGIN_UPLOAD_INVALID: {
-    status: 400,
-    message: 'Bad Request - The task plugin upload form contains invalid parameters. Please verify and resubmit.',
-    detail: true,
-  },
+  TASK_PLUGIN_UPLOAD_INVALID: TASK_PLUGIN_UPLOAD,
   TRACKING_INVALID: { status: 400, message: 'Bad Request - The request contains invalid parameters. Please verify and resubmit.', detail: true },
   TRACKING_NOT_FOUND: {
     status: 404,
@@ -105,11 +106,27 @@ export const DIOPTRA_ERRORS: Record<ErrorCode, DioptraErrorReply> = {
   TRACKING_ALREADY_EXISTS: { status: 400, message: 'Bad Request - The request contains invalid parameters. Please verify and resubmit.', detail: true },
 };
 
+/**
+ * A request-level validation failure (bad text, nesting, a malformed form: common/input-guards.ts) on a Dioptra form
+ * is that form's error, as Dioptra answers any invalid form field with it.
+ */
+const FORMS: Array<[prefix: string, reply: DioptraErrorReply]> = [
+  ['/api/experiment', EXPERIMENT_REGISTRATION],
+  ['/api/queue', QUEUE_REGISTRATION],
+  ['/api/job', JOB_SUBMISSION],
+  ['/api/taskPlugin', TASK_PLUGIN_UPLOAD],
+];
+
+function formError(request: { method: string; path: string }): DioptraErrorReply | undefined {
+  if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
+  return FORMS.find(([prefix]) => request.path.startsWith(prefix))?.[1];
+}
+
 /** The Dioptra face's error replies: every /api route that is not /api/v1 (nor another face's prefix). */
 export const DIOPTRA_ERROR_FACE: ErrorFace = {
   matches: (path) => path.startsWith('/api/') && !path.startsWith('/api/v1/') && path !== '/api/v1',
-  render(error) {
-    const reply = DIOPTRA_ERRORS[error.code];
+  render(error, request) {
+    const reply = (error.code === 'VALIDATION_FAILED' && formError(request)) || DIOPTRA_ERRORS[error.code];
     const body: Record<string, unknown> = { message: reply.message };
     if (reply.detail && error.message && error.message !== reply.message) body.detail = error.message;
     return { status: reply.status, body };

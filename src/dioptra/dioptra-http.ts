@@ -16,13 +16,14 @@
  * - `DioptraFieldMaskInterceptor`: the Flask-RESTX `X-Fields` header (`name,experimentId` or `{name,experimentId}`,
  *   nesting with braces, `*` for the rest) trims object and list replies; a mask that does not parse → 400.
  */
-import { CallHandler, createParamDecorator, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, createParamDecorator, ExecutionContext, HttpException, HttpStatus, Injectable, NestInterceptor } from '@nestjs/common';
 import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import { ApiParam } from '@nestjs/swagger';
 import { text } from 'express';
 import type { Request } from 'express';
 import { map, Observable } from 'rxjs';
-import { DomainError, RouteNotFoundError, ValidationFailedError } from '../common/errors/domain-error';
+import { DomainError, PayloadTooLargeError, RouteNotFoundError, ValidationFailedError } from '../common/errors/domain-error';
+import { JSON_BODY_LIMIT, MULTIPART_FIELD_LIMITS, parseJsonInput, verifyRawBody } from '../common/input-guards';
 
 /**
  * `@DioptraId()`: the `:id` path parameter as a number, for non-negative integers only (Flask's `int` converter);
@@ -43,13 +44,30 @@ export const DioptraId = createParamDecorator(
   ],
 );
 
+const FORM_LIMITS = { fields: 50, fieldSize: 64 * 1024, files: 10, fileSize: 64 * 1024, ...MULTIPART_FIELD_LIMITS };
+const FormMultipart = AnyFilesInterceptor({ limits: FORM_LIMITS });
+
 /** Multer for Dioptra's small forms (experiment and queue registration): fields in memory, tiny bounds. */
-export const DioptraFormInterceptor = AnyFilesInterceptor({ limits: { fields: 50, fieldSize: 64 * 1024, files: 10, fileSize: 64 * 1024 } });
+@Injectable()
+export class DioptraFormInterceptor implements NestInterceptor {
+  private readonly multipart = new FormMultipart();
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    try {
+      return await this.multipart.intercept(context, next);
+    } catch (e) {
+      // Nest's multer errors carry no limit: name ours.
+      if (e instanceof HttpException && e.getStatus() === HttpStatus.PAYLOAD_TOO_LARGE) throw new PayloadTooLargeError(FORM_LIMITS.fileSize, 'form file');
+      throw e;
+    }
+  }
+}
 
 /** Reads what the JSON/urlencoded parsers skipped (text/plain, no Content-Type) as text; never multipart. */
 export const dioptraTextBody = text({
   type: (req) => !String(req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/'),
-  limit: '100kb',
+  limit: JSON_BODY_LIMIT,
+  verify: verifyRawBody,
 });
 
 /**
@@ -82,11 +100,7 @@ export function readDioptraBody(
 function parseJsonText(textBody: string, invalid: (reason: string) => DomainError): unknown {
   const trimmed = textBody.trim();
   if (trimmed === '') return {};
-  try {
-    return JSON.parse(trimmed);
-  } catch {
-    throw invalid('the request body is neither valid JSON nor a form');
-  }
+  return parseJsonInput(trimmed, 'body', () => invalid('the request body is neither valid JSON nor a form'));
 }
 
 // ---- X-Fields (Flask-RESTX field masks) ----
@@ -96,10 +110,14 @@ export type FieldMask = Map<string, true | FieldMask>;
 
 export class FieldMaskParseError extends Error {}
 
+/** Bounds on a mask, so a header cannot multiply the work of a reply (Flask-RESTX has none; real masks are tiny). */
+export const FIELD_MASK_LIMITS = { length: 1024, depth: 8, fields: 128 } as const;
+
 /** Parses Flask-RESTX's mask syntax: `a,b{c,d},*`, optionally wrapped in braces. */
 export function parseFieldMask(source: string): FieldMask | null {
   let mask = source.replace(/\n/g, '').trim();
   if (mask === '') return null;
+  if (mask.length > FIELD_MASK_LIMITS.length) throw new FieldMaskParseError(`the mask is longer than ${FIELD_MASK_LIMITS.length} characters`);
   if (mask.startsWith('{')) {
     if (!mask.endsWith('}')) throw new FieldMaskParseError('Missing closing bracket');
     mask = mask.slice(1, -1);
@@ -108,9 +126,11 @@ export function parseFieldMask(source: string): FieldMask | null {
   let fields = root;
   let previous: string | null = null;
   const stack: FieldMask[] = [];
+  let count = 0;
   for (const token of mask.match(/\{|\}|,|[\w:*-]+/g) ?? []) {
     if (token === '{') {
       if (previous === null || !fields.has(previous)) throw new FieldMaskParseError('Unexpected opening bracket');
+      if (stack.length >= FIELD_MASK_LIMITS.depth) throw new FieldMaskParseError(`the mask nests more than ${FIELD_MASK_LIMITS.depth} levels deep`);
       const nested: FieldMask = new Map();
       fields.set(previous, nested);
       stack.push(fields);
@@ -120,6 +140,7 @@ export function parseFieldMask(source: string): FieldMask | null {
       if (!parent) throw new FieldMaskParseError('Unexpected closing bracket');
       fields = parent;
     } else if (token !== ',') {
+      if (++count > FIELD_MASK_LIMITS.fields) throw new FieldMaskParseError(`the mask names more than ${FIELD_MASK_LIMITS.fields} fields`);
       fields.set(token, true);
       previous = token;
     }

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiTags } from '@ne
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '../common/auth-user';
 import { ValidationFailedError } from '../common/errors/domain-error';
+import { parseJsonInput } from '../common/input-guards';
 import { closeSignal, writeChunk } from '../jobs/http-stream';
 import { JobSubmissionInvalidError } from '../jobs/jobs.errors';
 import { JobsService, SubmitJobInput } from '../jobs/jobs.service';
@@ -74,11 +75,7 @@ function fieldMask(header: string | undefined): FieldMask | null {
 function formRecord(body: unknown): Record<string, unknown> {
   let data = Buffer.isBuffer(body) ? body.toString('utf8') : body;
   if (typeof data === 'string' && data.trim() !== '') {
-    try {
-      data = JSON.parse(data);
-    } catch {
-      throw new JobSubmissionInvalidError('the request body is neither a multipart form nor JSON');
-    }
+    data = parseJsonInput(data, 'body', () => new JobSubmissionInvalidError('the request body is neither a multipart form nor JSON'));
   }
   return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
 }

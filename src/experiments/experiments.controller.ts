@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../common/auth-user';
 import { toIso } from '../common/time';
+import { IntParamPipe } from '../common/validation';
 import { EmptyDto } from '../users/users.dto';
 import { CreateExperimentDto, ExperimentDto, ExperimentReplyDto, ExperimentsPageDto, ExperimentsQueryDto, PatchExperimentDto } from './experiments.dto';
 import { ExperimentsService, ExperimentView } from './experiments.service';
@@ -27,20 +28,20 @@ export class ExperimentsController {
   }
 
   @Get(':id')
-  async get(@Param('id', ParseIntPipe) id: number): Promise<ExperimentReplyDto> {
+  async get(@Param('id', IntParamPipe) id: number): Promise<ExperimentReplyDto> {
     return { experiment: toExperimentDto(await this.experiments.view({ id })) };
   }
 
   /** Owner or admin: rename, change description or labels. */
   @Patch(':id')
-  async patch(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number, @Body() dto: PatchExperimentDto): Promise<ExperimentReplyDto> {
+  async patch(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number, @Body() dto: PatchExperimentDto): Promise<ExperimentReplyDto> {
     await this.experiments.update(actor, { id }, dto);
     return { experiment: toExperimentDto(await this.experiments.view({ id })) };
   }
 
   /** Owner or admin: soft delete; refused (400) while a job is active. */
   @Delete(':id')
-  async delete(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<EmptyDto> {
+  async delete(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number): Promise<EmptyDto> {
     await this.experiments.delete(actor, { id });
     return {};
   }
@@ -48,14 +49,14 @@ export class ExperimentsController {
   /** Owner or admin: archived experiments accept no new jobs. */
   @Post(':id/archive')
   @HttpCode(200)
-  async archive(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<EmptyDto> {
+  async archive(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number): Promise<EmptyDto> {
     await this.experiments.archive(actor, id);
     return {};
   }
 
   @Post(':id/unarchive')
   @HttpCode(200)
-  async unarchive(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<EmptyDto> {
+  async unarchive(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number): Promise<EmptyDto> {
     await this.experiments.unarchive(actor, id);
     return {};
   }

@@ -1,13 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length, MaxLength } from 'class-validator';
 import { PageQueryDto, PaginationDto } from '../common/pagination';
 import { QueryArray, QueryBoolean } from '../common/query-booleans';
 import { EXPERIMENT_STATES } from './experiments.repository';
 import type { ExperimentSort, ExperimentState } from './experiments.repository';
-
-/** Postgres text cannot hold NUL characters: refuse them up front (400), never let the database raise (500). */
-const NO_NUL = /^[^\u0000]*$/;
-const noNul = (each = false) => Matches(NO_NUL, { each, message: '$property must be text without NUL characters' });
 
 const SORTS: ExperimentSort[] = ['id', 'name', 'startTime', 'lastModified', 'numTrials'];
 
@@ -45,21 +41,21 @@ export class ExperimentsPageDto {
 export class CreateExperimentDto {
   /** Slugified as Dioptra does (lower-case, trimmed, spaces → '-'); 1–255 characters after that. */
   @IsString() @MaxLength(4096) name: string;
-  @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 255, { each: true }) @noNul(true) labels?: string[];
+  @IsOptional() @IsString() @MaxLength(65536) description?: string;
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 255, { each: true }) labels?: string[];
 }
 
 export class PatchExperimentDto {
   /** New name, slugified. */
   @IsOptional() @IsString() @MaxLength(4096) name?: string;
-  @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
+  @IsOptional() @IsString() @MaxLength(65536) description?: string;
   /** Replaces the labels. */
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 255, { each: true }) @noNul(true) labels?: string[];
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @IsString({ each: true }) @Length(1, 255, { each: true }) labels?: string[];
 }
 
 export class ExperimentsQueryDto extends PageQueryDto {
   /** Case-insensitive substring of the name. */
-  @IsOptional() @IsString() @noNul() name?: string;
+  @IsOptional() @IsString() name?: string;
 
   @IsOptional() @QueryBoolean() @IsBoolean() archived?: boolean;
 
@@ -68,7 +64,7 @@ export class ExperimentsQueryDto extends PageQueryDto {
   @IsOptional()
   @QueryArray()
   @IsString({ each: true })
-  @noNul(true)
+ 
   labels?: string[];
 
   /** Repeatable owner usernames. */
@@ -76,7 +72,7 @@ export class ExperimentsQueryDto extends PageQueryDto {
   @IsOptional()
   @QueryArray()
   @IsString({ each: true })
-  @noNul(true)
+ 
   users?: string[];
 
   /** Repeatable states. */

@@ -27,8 +27,8 @@ export class ExperimentNameReservedError extends DomainError {
 
 /** A bad name, or (Dioptra face) a registration form that is not {name}. */
 export class ExperimentNameInvalidError extends DomainError {
-  constructor(reason = 'name must be 1-255 characters after slugifying, without "/"') {
-    super('EXPERIMENT_NAME_INVALID', reason);
+  constructor(reason = 'name must be 1-255 characters after slugifying, without "/"', field = 'name') {
+    super('EXPERIMENT_NAME_INVALID', reason, { fields: { [field]: [reason] } });
   }
 }
 

@@ -1,3 +1,4 @@
+import { parseJsonInput } from '../common/input-guards';
 import { JobSubmissionInvalidError } from './jobs.errors';
 
 /** The names `-P name=value` allows (the same rule as entryPointKwargs, so the formatted string parses back). */
@@ -8,12 +9,7 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
  * MLflow command line; anything else is refused with the offending key named.
  */
 export function parseParametersField(text: string): Record<string, string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new JobSubmissionInvalidError('parameters must be a JSON object of name → value, e.g. {"epochs": "3"}');
-  }
+  const parsed = parseJsonInput(text, 'parameters', () => new JobSubmissionInvalidError('parameters must be a JSON object of name → value, e.g. {"epochs": "3"}'));
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new JobSubmissionInvalidError('parameters must be a JSON object of name → value, e.g. {"epochs": "3"}');
   }

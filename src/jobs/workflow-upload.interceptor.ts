@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { Observable } from 'rxjs';
 import { PayloadTooLargeError } from '../common/errors/domain-error';
+import { MULTIPART_FIELD_LIMITS } from '../common/input-guards';
 import { spoolStorage, withUploadSpool } from '../common/upload-spool';
 import { AppConfig } from '../config/config';
 import { JobSubmissionInvalidError } from './jobs.errors';
@@ -23,7 +24,7 @@ export class WorkflowUploadInterceptor implements NestInterceptor {
     this.upload = multer({
       storage: spoolStorage(),
       defParamCharset: 'utf8',
-      limits: { fileSize: config.maxWorkflowBytes, files: 1, fields: 32, parts: 40, fieldSize: FIELD_BYTES, fieldNameSize: 100 },
+      limits: { fileSize: config.maxWorkflowBytes, files: 1, fields: 32, parts: 40, fieldSize: FIELD_BYTES, ...MULTIPART_FIELD_LIMITS },
     }).single('workflow');
   }
 

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, Param, ParseIntPipe, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, AuthUser, CurrentUser } from '../common/auth-user';
 import { toIso } from '../common/time';
+import { IntParamPipe } from '../common/validation';
 import { EmptyDto } from '../users/users.dto';
 import { CreateQueueDto, PatchQueueDto, QueueDto, QueueReplyDto, QueuesPageDto, QueuesQueryDto } from './queues.dto';
 import { QueuesService, QueueView } from './queues.service';
@@ -28,14 +29,14 @@ export class QueuesController {
   }
 
   @Get(':id')
-  async get(@Param('id', ParseIntPipe) id: number): Promise<QueueReplyDto> {
+  async get(@Param('id', IntParamPipe) id: number): Promise<QueueReplyDto> {
     return { queue: toQueueDto(await this.queues.view({ id })) };
   }
 
   /** Rename or describe a queue (admin). Jobs follow the queue by id. */
   @Patch(':id')
   @AdminOnly()
-  async patch(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number, @Body() dto: PatchQueueDto): Promise<QueueReplyDto> {
+  async patch(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number, @Body() dto: PatchQueueDto): Promise<QueueReplyDto> {
     await this.queues.update(actor, { id }, dto);
     return { queue: toQueueDto(await this.queues.view({ id })) };
   }
@@ -43,7 +44,7 @@ export class QueuesController {
   /** Soft delete (admin); refused (400) while jobs are queued, deferred or started on it. */
   @Delete(':id')
   @AdminOnly()
-  async delete(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<EmptyDto> {
+  async delete(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number): Promise<EmptyDto> {
     await this.queues.delete(actor, { id });
     return {};
   }
@@ -51,7 +52,7 @@ export class QueuesController {
   /** Lock (admin, idempotent): the queue refuses new jobs. */
   @Put(':id/lock')
   @AdminOnly()
-  async lock(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<QueueReplyDto> {
+  async lock(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number): Promise<QueueReplyDto> {
     await this.queues.lock(actor, { id });
     return { queue: toQueueDto(await this.queues.view({ id })) };
   }
@@ -59,7 +60,7 @@ export class QueuesController {
   /** Unlock (admin, idempotent). */
   @Delete(':id/lock')
   @AdminOnly()
-  async unlock(@CurrentUser() actor: AuthUser, @Param('id', ParseIntPipe) id: number): Promise<QueueReplyDto> {
+  async unlock(@CurrentUser() actor: AuthUser, @Param('id', IntParamPipe) id: number): Promise<QueueReplyDto> {
     await this.queues.unlock(actor, { id });
     return { queue: toQueueDto(await this.queues.view({ id })) };
   }

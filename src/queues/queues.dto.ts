@@ -1,12 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQueryDto, PaginationDto } from '../common/pagination';
 import { QueryBoolean } from '../common/query-booleans';
 import type { QueueSort } from './queues.repository';
-
-/** Postgres text cannot hold NUL characters: refuse them up front (400), never let the database raise (500). */
-const NO_NUL = /^[^\u0000]*$/;
-const noNul = () => Matches(NO_NUL, { message: '$property must be text without NUL characters' });
 
 const SORTS: QueueSort[] = ['id', 'name', 'createdAt', 'lastModified'];
 
@@ -40,18 +36,18 @@ export class QueuesPageDto {
 export class CreateQueueDto {
   /** Slugified as Dioptra does; 1–255 characters after that. */
   @IsString() @MaxLength(4096) name: string;
-  @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
+  @IsOptional() @IsString() @MaxLength(65536) description?: string;
 }
 
 export class PatchQueueDto {
   /** New name, slugified. */
   @IsOptional() @IsString() @MaxLength(4096) name?: string;
-  @IsOptional() @IsString() @MaxLength(65536) @noNul() description?: string;
+  @IsOptional() @IsString() @MaxLength(65536) description?: string;
 }
 
 export class QueuesQueryDto extends PageQueryDto {
   /** Case-insensitive substring of the name. */
-  @IsOptional() @IsString() @noNul() name?: string;
+  @IsOptional() @IsString() name?: string;
 
   @IsOptional() @QueryBoolean() @IsBoolean() locked?: boolean;
 

@@ -21,8 +21,8 @@ export class QueueAlreadyExistsError extends DomainError {
 
 /** A bad name, or (Dioptra face) a registration form that is not {name}. */
 export class QueueNameInvalidError extends DomainError {
-  constructor(reason = 'name must be 1-255 characters after slugifying, without "/"') {
-    super('QUEUE_NAME_INVALID', reason);
+  constructor(reason = 'name must be 1-255 characters after slugifying, without "/"', field = 'name') {
+    super('QUEUE_NAME_INVALID', reason, { fields: { [field]: [reason] } });
   }
 }
 

@@ -5,7 +5,7 @@ import { DispatchData, queueBullName } from '../jobs/job-dispatcher';
 import { JobLifecycleRepository } from '../jobs/job-lifecycle.repository';
 import { QueuesService } from '../queues/queues.service';
 import { RedisService } from '../redis/redis.service';
-import { JobProcess } from './job-process';
+import { JobProcess } from '../sandbox/job-process';
 import { JobRunner } from './job-runner.service';
 import { RunnerRepository } from './runner.repository';
 import { Semaphore } from './semaphore';
@@ -52,7 +52,7 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
   }
 
   onApplicationBootstrap(): void {
-    this.redis.subscribe('job-cancel', (jobId) => this.runner.stop(jobId, 'cancel'));
+    this.redis.subscribe('job-cancel', (jobId) => void this.runner.cancelRequested(jobId));
     void this.beat();
     void this.discover();
     this.timers = [

@@ -11,7 +11,8 @@ import { TaskPluginsService } from '../task-plugins/task-plugins.service';
 import { extractArchive, listArchive } from '../workflows/archive';
 import { withoutServerPaths } from '../workflows/job-paths';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
-import { JobProcess, StopReason } from './job-process';
+import { JobProcess, StopReason } from '../sandbox/job-process';
+import { JobSandbox, SandboxService } from '../sandbox/sandbox.service';
 import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
 import { RunEnd, RunTracker, TrackedRun } from './run-tracker';
@@ -58,6 +59,7 @@ export class JobRunner {
     private readonly dispatcher: JobDispatcher,
     private readonly blobs: BlobStore,
     private readonly plugins: TaskPluginsService,
+    private readonly sandbox: SandboxService,
     private readonly runnerRepo: RunnerRepository,
     private readonly tracker: RunTracker,
   ) {}
@@ -97,6 +99,7 @@ export class JobRunner {
     const serverRoots = [join(workdir, 'workflow'), workdir];
     const startedAt = Date.now();
     let runClosed = !run.tracked;
+    let box: JobSandbox | undefined;
     try {
       let outcome: JobOutcome;
       if (!run.tracked) {
@@ -104,10 +107,11 @@ export class JobRunner {
         logs.add('system', 'could not create the job\'s MLflow run');
       } else {
         try {
-          const prepared = await this.prepare(job, workdir, run.tracked);
+          box = await this.sandbox.open(jobId);
+          const prepared = await this.prepare(job, box.dir, run.tracked);
           this.logger.debug(`[job ${jobId}] prepared in ${Date.now() - startedAt} ms`);
           logs.add('system', `running entry point ${job.entryPoint}: ${withoutServerPaths(prepared.command, serverRoots)}`);
-          outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs);
+          outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs, box);
         } catch (e) {
           this.logger.warn(`[job ${jobId}] could not start: ${errorMessage(e)}`);
           outcome = { status: 'failed', exitCode: null, failureReason: withoutServerPaths(errorMessage(e), serverRoots) };
@@ -131,7 +135,7 @@ export class JobRunner {
       clearInterval(watch);
       if (!runClosed && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'FAILED');
       this.running.delete(jobId);
-      if (!this.config.keepJobWorkdirs) await rm(workdir, { recursive: true, force: true }).catch((e) => this.logger.warn(`[job ${jobId}] workdir not removed: ${errorMessage(e)}`));
+      await box?.close();
     }
   }
 
@@ -194,11 +198,10 @@ export class JobRunner {
     }
   }
 
-  /** Fresh workdir, archive unpacked into `workflow/`, entry point resolved, plugins written into `plugins/`. */
+  /** In the fresh job directory: archive unpacked into `workflow/`, entry point resolved, plugins written into `plugins/`. */
   private async prepare(job: JobEntity, workdir: string, run: TrackedRun): Promise<PreparedJob> {
     const workflowDir = join(workdir, 'workflow');
     const pluginDir = join(workdir, 'plugins');
-    await rm(workdir, { recursive: true, force: true });
     await mkdir(workflowDir, { recursive: true });
     await mkdir(pluginDir, { recursive: true });
 
@@ -223,7 +226,8 @@ export class JobRunner {
     const resolved = resolveEntryPoint(project, projectFiles, job.entryPoint, stringValues(job.parameters), projectDir);
 
     await this.persist(job.id, 'write the task plugins', () => this.plugins.materialize(pluginDir));
-    // The job sees these and config.jobBaseEnv (PATH, locale), never the server's own environment or secrets.
+    // The job sees these and config.jobBaseEnv (PATH, JOB_ENV_PASSTHROUGH, JOB_ENV), never the server's own
+    // environment or secrets; the sandbox adds HOME (the job directory).
     const env: Record<string, string> = {
       ...this.config.jobBaseEnv,
       // MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN (or the external server's credentials), MLFLOW_RUN_ID, MLFLOW_EXPERIMENT_ID
@@ -238,8 +242,8 @@ export class JobRunner {
   }
 
   /** Runs the command to its end (or timeout / cancel / shutdown) and says how it ended. */
-  private async execute(job: JobEntity, prepared: PreparedJob, state: RunState, logs: LogBatcher): Promise<JobOutcome> {
-    const proc = new JobProcess({ ...prepared, timeoutMs: job.timeoutSeconds * 1000, onLine: (stream, line) => logs.add(stream, line) });
+  private async execute(job: JobEntity, prepared: PreparedJob, state: RunState, logs: LogBatcher, box: JobSandbox): Promise<JobOutcome> {
+    const proc = await box.start({ ...prepared, timeoutMs: job.timeoutSeconds * 1000, onLine: (stream, line) => logs.add(stream, line) });
     state.process = proc;
     // A cancel that arrived while the process was being spawned.
     if (state.stopFor) proc.stop(state.stopFor);
@@ -247,6 +251,8 @@ export class JobRunner {
     // The timeout is the process's own stop: remember it, as cancel is, for the run's end.
     if (result.stoppedFor) state.stopFor ??= result.stoppedFor;
     if (result.stoppedFor) return this.stoppedOutcome(job, result.stoppedFor);
+    // A limit the sandbox enforced says which one, not just the exit code it caused.
+    if (result.limit && (result.exitCode !== 0 || result.limitFatal)) return { status: 'failed', exitCode: result.exitCode, failureReason: result.limit };
     if (result.exitCode === 0) return { status: 'finished', exitCode: 0, failureReason: null };
     if (result.exitCode === null) return { status: 'failed', exitCode: null, failureReason: `killed by ${result.signal}` };
     return { status: 'failed', exitCode: result.exitCode, failureReason: `exit code ${result.exitCode}` };
@@ -257,6 +263,20 @@ export class JobRunner {
     // The API already set the row to canceled (with who canceled it); this end changes nothing.
     if (reason === 'cancel') return { status: 'canceled', exitCode: null, failureReason: 'canceled' };
     return { status: 'failed', exitCode: null, failureReason: 'worker shut down' };
+  }
+
+  /**
+   * A `job-cancel` message: anyone who can reach Redis can publish one, so it is acted on only when the job's row says
+   * `canceled` (the API sets it before publishing).
+   */
+  async cancelRequested(jobId: string): Promise<void> {
+    if (!this.running.has(jobId)) return;
+    try {
+      if ((await this.lifecycle.getStatus(jobId)) === 'canceled') this.stop(jobId, 'cancel');
+      else this.logger.warn(`[job ${jobId}] cancel message ignored: the job's row does not say canceled`);
+    } catch {
+      // Database unreachable: the status check acts once it is back.
+    }
   }
 
   /** Safety net for a lost `job-cancel` message: a job whose row left `started` is stopped. */

@@ -3,6 +3,7 @@ import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../config/config';
 import { JobsModule } from '../jobs/jobs.module';
 import { QueuesModule } from '../queues/queues.module';
+import { SandboxModule } from '../sandbox/sandbox.module';
 import { StorageModule } from '../storage/storage.module';
 import { TaskPluginsModule } from '../task-plugins/task-plugins.module';
 import { JobTokensService } from '../tracking/job-tokens.service';
@@ -16,7 +17,7 @@ import { RunTracker } from './run-tracker';
 import { RunnerRepository } from './runner.repository';
 
 @Module({
-  imports: [JobsModule, QueuesModule, StorageModule, TaskPluginsModule, TrackingModule],
+  imports: [JobsModule, QueuesModule, SandboxModule, StorageModule, TaskPluginsModule, TrackingModule],
   providers: [
     JobRunner,
     JobQueueProcessor,

@@ -3,6 +3,7 @@ import { AnyFilesInterceptor } from '@nestjs/platform-express';
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import { PayloadTooLargeError } from '../common/errors/domain-error';
+import { MULTIPART_FIELD_LIMITS } from '../common/input-guards';
 import { spoolStorage, withUploadSpool } from '../common/upload-spool';
 import { AppConfig } from '../config/config';
 import { TaskPluginUploadInvalidError } from './task-plugins.errors';
@@ -30,7 +31,7 @@ export function TaskPluginUploadInterceptor(fileFields: readonly string[]): Type
     private readonly multipart: NestInterceptor;
 
     constructor(private readonly config: AppConfig) {
-      this.multipart = new Multipart({ storage: spoolStorage(), limits: { fileSize: config.maxPluginBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 30 } });
+      this.multipart = new Multipart({ storage: spoolStorage(), limits: { fileSize: config.maxPluginBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 30, ...MULTIPART_FIELD_LIMITS } });
     }
 
     intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {

@@ -36,6 +36,14 @@ export interface ResolvedCommand {
   parameters: Record<string, string>;
 }
 
+/**
+ * The longest command a job may have, in UTF-8 bytes. It runs as one `bash -c <command>` argument, and Linux refuses
+ * any single argument of MAX_ARG_STRLEN (131072 bytes, NUL included) or more with E2BIG; the rest of argv (the
+ * sandbox's wrapper) and the environment (a few kB, set by admins) stay far below ARG_MAX (2 MiB with the usual 8 MiB
+ * stack). So a command within this bound always executes, and a longer one is refused at submission, not at run time.
+ */
+export const MAX_COMMAND_BYTES = 128 * 1024 - 8 * 1024;
+
 const FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const INT = /^[+-]?\d+$/;
 /** Python's urlsplit: a scheme is letters, digits, `+ - .` starting with a letter, before the first `:`. */
@@ -156,6 +164,12 @@ export function resolveEntryPoint(
 
   // trim: a folded `>` command ends in a newline, which would end the shell command before the appended params.
   const command = [substitute(spec.command, effective).trim(), ...extra.map(([name, value]) => `--${name} ${quote([value])}`)].join(' ');
+  const bytes = Buffer.byteLength(command);
+  if (bytes > MAX_COMMAND_BYTES) {
+    throw new ParameterInvalidError(
+      `the command of entry point '${entryPoint}' with these parameters is ${bytes} bytes, more than the ${MAX_COMMAND_BYTES} a process argument can hold; pass large values in a file of the workflow`,
+    );
+  }
   return { command, parameters: { ...effective, ...Object.fromEntries(extra) } };
 }
 

@@ -79,6 +79,8 @@ export function drillEnv(databaseUrl: string, redisUrl: string, extra: Record<st
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PATH: process.env.PATH ?? '/usr/bin:/bin',
+    // The drills' jobs append to marker files on the host, which a sandboxed job cannot reach.
+    JOB_SANDBOX: 'none',
     ...extra,
   };
 }

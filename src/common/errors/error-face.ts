@@ -7,7 +7,8 @@ import { DomainError } from './domain-error';
 export interface ErrorFace {
   /** True for the request paths this face serves. */
   matches(path: string): boolean;
-  render(error: DomainError): { status: number; body: Record<string, unknown> };
+  /** `request` lets a face word a generic failure (VALIDATION_FAILED from the input guards) as the form it hit. */
+  render(error: DomainError, request: { method: string; path: string }): { status: number; body: Record<string, unknown> };
 }
 
 export const ERROR_FACES = Symbol('ERROR_FACES');

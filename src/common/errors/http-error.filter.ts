@@ -11,9 +11,10 @@ import {
   TooManyRequestsError,
   ValidationFailedError,
 } from './domain-error';
+import { JSON_BODY_LIMIT } from '../input-guards';
 import { ERROR_FACES, ErrorFace } from './error-face';
 import { RouteIndex } from './route-index';
-import { reasonPhrase, V1_STATUS } from './v1-error-table';
+import { reasonPhrase, V1_STATUS, V1_VALIDATION_CODES } from './v1-error-table';
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
 
@@ -55,7 +56,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (error.code === 'METHOD_NOT_ALLOWED') res.setHeader('Allow', ((error.details?.allowed as string[]) ?? []).join(', '));
     const face = this.faces.find((f) => f.matches(req.path));
     if (face) {
-      const { status, body } = face.render(error);
+      const { status, body } = face.render(error, { method: req.method, path: req.path });
       if (error.code === 'INTERNAL') body.errorId = error.details?.errorId;
       res.status(status).json(body);
       return;
@@ -64,7 +65,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     res.status(status).json({
       statusCode: status,
       error: reasonPhrase(status),
-      code: error.code,
+      code: V1_VALIDATION_CODES.has(error.code) ? 'VALIDATION_FAILED' : error.code,
       message: error.message,
       ...(error.code === 'INTERNAL' ? { errorId: error.details?.errorId } : error.details ? { details: error.details } : {}),
     });
@@ -79,21 +80,46 @@ export class HttpErrorFilter implements ExceptionFilter {
         if (allowed.length > 0) return new MethodNotAllowedError(req.method, req.path, allowed);
         return new RouteNotFoundError(req.method, req.path);
       }
-      if (status === HttpStatus.PAYLOAD_TOO_LARGE) return new PayloadTooLargeError(0, 'request body');
+      if (status === HttpStatus.PAYLOAD_TOO_LARGE) return new PayloadTooLargeError(limitOf(exception) ?? JSON_BODY_LIMIT, 'request body');
       if (status === HttpStatus.TOO_MANY_REQUESTS) return new TooManyRequestsError();
       if (status === HttpStatus.BAD_REQUEST) {
-        return new ValidationFailedError({}, `Malformed request: ${firstMessage(exception)}`);
+        const message = `Malformed request: ${firstMessage(exception)}`;
+        return new ValidationFailedError({ request: [message] }, message);
       }
       // Anything else the framework raises on its own is unexpected: treat as internal.
       return internal();
     }
     if (isBodyParserError(exception)) {
-      if (exception.status === 413) return new PayloadTooLargeError((exception as { limit?: number }).limit ?? 0, 'request body');
-      return new ValidationFailedError({}, `Malformed request body: ${exception.message}`);
+      if (exception.status === 413) return new PayloadTooLargeError(limitOf(exception) ?? JSON_BODY_LIMIT, 'request body');
+      const message = `Malformed request body: ${exception.message}`;
+      return new ValidationFailedError({ body: [message] }, message);
     }
     if (isConnectionError(exception)) return new ServiceUnavailableError();
+    const data = dataException(exception);
+    if (data) {
+      // A backstop: input that slipped past the guards (common/input-guards.ts) and that the database refused.
+      this.logger.warn(`database refused a value on ${req.method} ${req.path}: ${data}`);
+      return new ValidationFailedError({ request: [data] }, `The request holds a value the database cannot store: ${data}`);
+    }
     return internal();
   }
+}
+
+/** The limit a body parser (body-parser's `limit`) or multer reported, in bytes. */
+function limitOf(e: unknown): number | undefined {
+  const limit = (e as { limit?: unknown }).limit;
+  return typeof limit === 'number' && limit > 0 ? limit : undefined;
+}
+
+/**
+ * Postgres's data exceptions (SQLSTATE class 22: out-of-range numbers, untranslatable characters, invalid text for a
+ * type, ...) and 54000 (a value too large for an index row): caused by a value in the request, so a 400, not a 500.
+ */
+function dataException(e: unknown): string | null {
+  if (!(e instanceof QueryFailedError)) return null;
+  const code = (e as { driverError?: { code?: string } }).driverError?.code ?? '';
+  if (!code.startsWith('22') && code !== '54000') return null;
+  return e.message;
 }
 
 function internal(): DomainError {

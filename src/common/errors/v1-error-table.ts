@@ -49,6 +49,12 @@ export const V1_STATUS: Record<ErrorCode, number> = {
   TRACKING_ALREADY_EXISTS: 409,
 };
 
+/**
+ * Codes the v1 face shows as VALIDATION_FAILED (their errors carry details.fields): on v1 every validation failure has
+ * that one code (API.md §1), while the Dioptra face keeps their registration-form texts.
+ */
+export const V1_VALIDATION_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['EXPERIMENT_NAME_INVALID', 'QUEUE_NAME_INVALID']);
+
 const REASON: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',

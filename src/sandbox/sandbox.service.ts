@@ -1,0 +1,454 @@
+// Owns how a job process is confined: its uid, its directory, the bubblewrap arguments, the cgroup and rlimits, the
+// tracking forward. The runner asks for a sandbox per job and starts its command in it; it holds no sandbox flags.
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { execFile } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statfsSync, writeFileSync } from 'node:fs';
+import { chmod, chown, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { AppConfig, JOB_PATH, NetworkMode, SandboxSettings } from '../config/config';
+import { Cgroups, JobCgroup } from './cgroups';
+import { JobProcess, JobProcessOptions, Launch, plainLaunch, signalGroup, WITH_WATCHDOG } from './job-process';
+import { seccompFilter } from './seccomp';
+import { forwardedUri, forwarderScript, TrackingForward } from './tracking-forward';
+import { UidPool } from './uid-pool';
+
+/** What the sandbox does on this worker. */
+export type ActiveMode = 'bwrap' | 'uid' | 'none';
+
+/** Per-queue choices (admin-set on the queue); unset fields take the worker's defaults. */
+export interface SandboxPolicy {
+  network?: NetworkMode | null;
+  devices?: string[] | null;
+}
+
+export type StartOptions = Omit<JobProcessOptions, 'launch'> & { policy?: SandboxPolicy };
+
+const GiB = 1024 ** 3;
+const MONITOR_MS = 500;
+const DISK_CHECK_MS = 1000;
+const SIGXFSZ_EXIT = 128 + 25;
+
+/** A job's confinement from directory to removal: `open()` → write the workflow into `dir` → `start()` → `close()`. */
+export interface JobSandbox {
+  /** The job's directory (its HOME, the only writable path); root-owned until start(). */
+  readonly dir: string;
+  readonly uid: number | null;
+  start(opts: StartOptions): Promise<JobProcess>;
+  /** Kills whatever is left, removes the cgroup, the forward and the directory, releases the uid. Never throws. */
+  close(): Promise<void>;
+}
+
+@Injectable()
+export class SandboxService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('JobSandbox');
+  private readonly settings: SandboxSettings;
+  private readonly root = typeof process.getuid === 'function' && process.getuid() === 0;
+  mode: ActiveMode = 'none';
+  private uids?: UidPool;
+  private cgroups: Cgroups | null = null;
+  private seccompFile: string | null = null;
+  private socat: string | null = null;
+  private diskLimit = 10 * GiB;
+
+  constructor(private readonly config: AppConfig) {
+    this.settings = config.sandbox;
+  }
+
+  onModuleInit(): void {
+    const s = this.settings;
+    const bwrap = s.bwrapPath && existsSync(s.bwrapPath) ? s.bwrapPath : null;
+    const missing = `bubblewrap is not installed (${s.bwrapPath ?? 'bwrap not on PATH'}); install it: apt-get install bubblewrap`;
+    if (s.mode === 'bwrap' && !bwrap) throw new Error(`JOB_SANDBOX=bwrap: ${missing}`);
+    if (s.mode === 'uid' && !this.root) throw new Error('JOB_SANDBOX=uid: the worker must run as root to run jobs under uids of their own');
+    if (s.mode === 'none') this.mode = 'none';
+    else if (s.mode === 'uid') this.mode = 'uid';
+    else if (bwrap) this.mode = 'bwrap';
+    else this.mode = this.root ? 'uid' : 'none';
+
+    mkdirSync(this.config.jobWorkdir, { recursive: true, mode: 0o711 });
+    this.diskLimit = s.diskLimit ?? Math.min(10 * GiB, Math.floor(freeBytes(this.config.jobWorkdir) / 2));
+    if (this.mode !== 'none' && this.root) {
+      this.uids = new UidPool(s.uidRange.first, s.uidRange.last);
+      const { cgroups, note } = Cgroups.detect();
+      this.cgroups = cgroups;
+      this.cgroupNote = note;
+    }
+    if (this.mode === 'bwrap') {
+      const filter = seccompFilter();
+      if (filter) {
+        this.seccompFile = join(this.config.jobWorkdir, `.seccomp-${process.pid}.bpf`);
+        writeFileSync(this.seccompFile, filter, { mode: 0o600 });
+      }
+      this.socat = findIn(JOB_PATH, 'socat');
+    }
+    for (const p of s.roBinds) if (!existsSync(p)) this.logger.warn(`JOB_RO_BINDS: ${p} does not exist; jobs will not see it`);
+    this.banner(bwrap, missing);
+  }
+
+  private cgroupNote = '';
+
+  private banner(bwrap: string | null, missing: string): void {
+    const s = this.settings;
+    const limits = `memory ${formatSize(s.memoryLimit)}, ${s.pidsLimit} processes, disk ${formatSize(this.diskLimit)}, ${s.nofileLimit} open files, CPU weight ${s.cpuWeight}`;
+    const cg = this.cgroups ? this.cgroupNote : `no cgroups (${this.cgroupNote || 'not root'}): memory and process limits by rlimits only`;
+    if (this.mode === 'bwrap') {
+      const who = this.root ? `a uid of its own from ${s.uidRange.first}-${s.uidRange.last}` : "the worker's uid (not root: no uid per job)";
+      this.logger.log(
+        `job sandbox: bubblewrap (${bwrap}): each job runs as ${who} in its own namespaces, network ${s.network} by default` +
+          `${s.network === 'none' ? ` (tracking forwarded through ${this.socat ? 'socat' : 'python3'})` : ''}; limits: ${limits}; ${cg}` +
+          `${this.seccompFile ? '' : `; no seccomp filter for ${process.arch}`}`,
+      );
+    } else if (this.mode === 'uid') {
+      this.logger.warn(
+        `job sandbox: uid only: each job runs as a uid of its own from ${s.uidRange.first}-${s.uidRange.last} with limits (${limits}; ${cg}), ` +
+          `but sees the server's file system and network. ${s.mode === 'auto' ? missing : 'JOB_SANDBOX=uid was asked for; install bubblewrap and use JOB_SANDBOX=auto for the full sandbox'}`,
+      );
+    } else if (s.mode === 'none') {
+      this.logger.warn("job sandbox: none (JOB_SANDBOX=none): jobs run as the worker's own user with its files, environment-free but unconfined. Use only for trusted code.");
+    } else {
+      this.logger.warn(`job sandbox: none: the worker is not root and ${missing}. Jobs run unconfined as the worker's user.`);
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.cgroups?.removeParents();
+    if (this.seccompFile) rm(this.seccompFile, { force: true }).catch(() => undefined);
+  }
+
+  /** A fresh directory for the job (removed first if left over) and, in the confined modes, a uid. */
+  async open(jobId: string): Promise<JobSandbox> {
+    const dir = join(this.config.jobWorkdir, jobId);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { mode: 0o700 });
+    const uid = this.uids ? this.uids.acquire() : null;
+    return new Box(this, dir, uid);
+  }
+
+  // ---- used by Box ----
+
+  get limits() {
+    return { ...this.settings, diskLimit: this.diskLimit };
+  }
+
+  get keepDirs(): boolean {
+    return this.config.keepJobWorkdirs;
+  }
+
+  releaseUid(uid: number): void {
+    this.uids?.release(uid);
+  }
+
+  createCgroup(name: string): Promise<JobCgroup> | null {
+    if (!this.cgroups) return null;
+    const s = this.settings;
+    return this.cgroups.create(name, { memory: s.memoryLimit, pids: s.pidsLimit, cpuWeight: s.cpuWeight });
+  }
+
+  warn(message: string): void {
+    this.logger.warn(message);
+  }
+
+  /** The command line that runs the job, for the mode in force. */
+  launch(box: Box, opts: StartOptions, cgroup: JobCgroup | null, forwardSocket: string | null): { launch: Launch; seccompFd: number | null } {
+    const s = this.settings;
+    if (this.mode === 'none') return { launch: plainLaunch(opts.command), seccompFd: null };
+    const uid = box.uid;
+    const rlimits = [`--fsize=${s.fsizeLimit ?? this.diskLimit}`, `--nofile=${s.nofileLimit}`];
+    // RLIMIT_NPROC counts the uid's processes: only meaningful when the uid is the job's alone. With a pids cgroup it
+    // is a little higher, so the cgroup (which the worker watches and names in the reason) is the one that stops a
+    // fork bomb.
+    if (uid !== null) rlimits.push(`--nproc=${s.pidsLimit + (cgroup?.hasPids ? 16 : 0)}`);
+    const setpriv = uid === null ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'];
+    let inner: string[];
+    let seccompFd: number | null = null;
+    const extraFds: Array<'pipe' | number> = [];
+    if (this.mode === 'bwrap') {
+      const bw: string[] = [s.bwrapPath!, ...this.namespaceArgs(box, opts)];
+      if (this.seccompFile) {
+        seccompFd = openSync(this.seccompFile, 'r');
+        extraFds.push(seccompFd);
+        bw.push('--seccomp', '3');
+      }
+      const command = forwardSocket ? ['bash', '-c', forwarderScript(this.socat), opts.command, forwardSocket] : ['bash', '-c', opts.command];
+      inner = [...bw, '--', ...setpriv, ...command];
+    } else {
+      extraFds.push('pipe');
+      inner = [...setpriv, 'bash', '-c', WITH_WATCHDOG, opts.command];
+    }
+    const argv = ['prlimit', ...rlimits, '--', ...inner];
+    const procs = cgroup?.procsFiles ?? [];
+    // Joins the cgroup(s) before anything of the job runs, then becomes the job.
+    const file = procs.length ? 'bash' : argv[0];
+    const args = procs.length ? ['-c', 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"', 'alidade-job', ...procs, '--', ...argv] : argv.slice(1);
+    const bwrapMode = this.mode === 'bwrap';
+    const killAllOfUid = (signal: 'TERM' | 'KILL') => (uid === null ? Promise.resolve() : runAs(uid, ['kill', `-${signal}`, '-1']));
+    const launch: Launch = {
+      file,
+      args,
+      extraFds,
+      lifeline: !bwrapMode,
+      terminate: (pid) => {
+        if (uid !== null) void killAllOfUid('TERM');
+        // bwrap's own processes die with a SIGTERM and take the job with them at once: keep them for the SIGKILL.
+        else if (bwrapMode) signalProcess(pid, 'SIGTERM');
+        if (!bwrapMode) signalGroup(pid, 'SIGTERM');
+      },
+      kill: async (pid) => {
+        if (bwrapMode) {
+          // Its pid namespace's init dies, and the kernel kills everything in the namespace: no process of the job
+          // can leave that namespace, so that is all of it.
+          signalProcess(pid, 'SIGKILL');
+        } else {
+          signalGroup(pid, 'SIGKILL');
+          // setsid/nohup children left the group, not the uid.
+          await killAllOfUid('KILL');
+        }
+        await cgroup?.killAll();
+      },
+      limitReached: async (exitCode, signal) => {
+        if (box.limitHit) return { reason: box.limitHit, fatal: true };
+        if (cgroup && (await cgroup.pidsExceeded())) return { reason: `process limit ${s.pidsLimit} exceeded`, fatal: true };
+        if (cgroup && (await cgroup.memoryExceeded())) return { reason: `memory limit ${formatSize(s.memoryLimit)} exceeded`, fatal: false };
+        if (signal === 'SIGXFSZ' || exitCode === SIGXFSZ_EXIT) return { reason: `file size limit ${formatSize(s.fsizeLimit ?? this.diskLimit)} exceeded`, fatal: false };
+        return null;
+      },
+    };
+    return { launch, seccompFd };
+  }
+
+  /** bubblewrap's arguments: new namespaces, the system read-only, the job's directory the only writable path. */
+  private namespaceArgs(box: Box, opts: StartOptions): string[] {
+    const s = this.settings;
+    const network = opts.policy?.network ?? s.network;
+    const a = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session', '--hostname', 'alidade-job'];
+    if (network === 'none') a.push('--unshare-net');
+    // As root, bwrap keeps its capabilities to set up and enter the job's 0700 directory; setpriv drops every one of
+    // them (and all privileges) before the job's first instruction. Not root: a user namespace does the same.
+    if (!this.root) a.push('--unshare-user', '--disable-userns');
+    a.push('--ro-bind', '/usr', '/usr');
+    for (const top of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc']) {
+      let st;
+      try {
+        st = lstatSync(top);
+      } catch {
+        continue;
+      }
+      if (st.isSymbolicLink()) a.push('--symlink', realpathSync(top).replace(/^\//, ''), top);
+      else if (st.isDirectory()) a.push('--ro-bind', top, top);
+    }
+    a.push('--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp');
+    const made = new Set<string>(['/', '/usr', '/etc', '/proc', '/dev', '/tmp']);
+    const dirsTo = (path: string) => {
+      const chain: string[] = [];
+      for (let d = dirname(path); !made.has(d); d = dirname(d)) chain.unshift(d);
+      for (const d of chain) {
+        a.push('--perms', '0755', '--dir', d);
+        made.add(d);
+      }
+    };
+    for (const p of s.roBinds) {
+      if (!existsSync(p)) continue;
+      dirsTo(p);
+      a.push('--ro-bind', p, p);
+      made.add(p);
+    }
+    dirsTo(box.dir);
+    a.push('--bind', box.dir, box.dir);
+    // The task plugins are the collections, read-only even inside the job's own directory.
+    const plugins = join(box.dir, 'plugins');
+    if (existsSync(plugins)) a.push('--ro-bind', plugins, plugins);
+    for (const dev of expandDevices([...s.devices, ...(opts.policy?.devices ?? [])])) a.push('--dev-bind', dev, dev);
+    a.push('--chdir', opts.cwd);
+    return a;
+  }
+
+  /** Walks the job's directory and says whether it holds more than the disk limit (hard links counted once). */
+  async overDisk(dir: string): Promise<boolean> {
+    const limit = this.diskLimit;
+    const seen = new Set<number>();
+    let total = 0;
+    const walk = async (d: string): Promise<boolean> => {
+      let names: string[];
+      try {
+        names = await readdir(d);
+      } catch {
+        return false;
+      }
+      for (const n of names) {
+        const p = join(d, n);
+        const st = await lstat(p).catch(() => null);
+        if (!st || seen.has(st.ino)) continue;
+        seen.add(st.ino);
+        total += st.blocks * 512;
+        if (total > limit) return true;
+        if (st.isDirectory() && (await walk(p))) return true;
+      }
+      return false;
+    };
+    return walk(dir);
+  }
+
+  get forwardsTracking(): boolean {
+    return this.mode === 'bwrap';
+  }
+
+  get network(): NetworkMode {
+    return this.settings.network;
+  }
+}
+
+class Box implements JobSandbox {
+  limitHit: string | null = null;
+  private cgroup: JobCgroup | null = null;
+  private forward: TrackingForward | null = null;
+  private monitor?: NodeJS.Timeout;
+  private proc?: JobProcess;
+
+  constructor(
+    private readonly service: SandboxService,
+    readonly dir: string,
+    readonly uid: number | null,
+  ) {}
+
+  async start(opts: StartOptions): Promise<JobProcess> {
+    const env: Record<string, string> = { ...opts.env, HOME: this.dir };
+    const network = opts.policy?.network ?? this.service.network;
+    if (this.uid !== null) await chownTree(this.dir, this.uid, join(this.dir, 'plugins'));
+    this.cgroup = (await this.service.createCgroup(`job-${basename(this.dir)}`)) ?? null;
+    let forwardSocket: string | null = null;
+    const tracking = env.MLFLOW_TRACKING_URI ? forwardedUri(env.MLFLOW_TRACKING_URI) : null;
+    if (tracking && network === 'none' && this.service.forwardsTracking) {
+      forwardSocket = join(this.dir, '.tracking.sock');
+      this.forward = await TrackingForward.open(forwardSocket, tracking.target, this.uid === null ? undefined : { uid: this.uid, gid: this.uid });
+      env.MLFLOW_TRACKING_URI = tracking.inside;
+    } else if (env.MLFLOW_TRACKING_URI && network === 'none' && this.service.forwardsTracking) {
+      this.service.warn(`[job ${basename(this.dir)}] MLFLOW_TRACKING_URI is not http://: not forwarded; the job has no network to reach it`);
+    }
+    const { launch, seccompFd } = this.service.launch(this, opts, this.cgroup, forwardSocket);
+    try {
+      this.proc = new JobProcess({ ...opts, env, launch });
+    } finally {
+      if (seccompFd !== null) closeSync(seccompFd);
+    }
+    if (this.service.mode !== 'none') this.watch();
+    return this.proc;
+  }
+
+  /** The limits the kernel does not end a job for by itself: a full pids cgroup (a fork bomb spins), the disk. */
+  private watch(): void {
+    let lastDisk = 0;
+    let busy = false;
+    this.monitor = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        const limits = this.service.limits;
+        if (!this.limitHit && this.cgroup && (await this.cgroup.pidsExceeded())) this.limitHit = `process limit ${limits.pidsLimit} exceeded`;
+        if (!this.limitHit && Date.now() - lastDisk >= DISK_CHECK_MS) {
+          lastDisk = Date.now();
+          if (await this.service.overDisk(this.dir)) this.limitHit = `disk limit ${formatSize(limits.diskLimit)} exceeded`;
+        }
+        if (this.limitHit) {
+          clearInterval(this.monitor);
+          this.proc?.killNow();
+        }
+      })().finally(() => (busy = false));
+    }, MONITOR_MS);
+    this.monitor.unref();
+    void this.proc?.done.finally(() => clearInterval(this.monitor)).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.monitor);
+    const job = basename(this.dir);
+    try {
+      if (this.uid !== null && this.service.mode === 'uid') await runAs(this.uid, ['kill', '-KILL', '-1']);
+      await this.cgroup?.killAll();
+      await this.cgroup?.remove();
+    } catch (e) {
+      this.service.warn(`[job ${job}] cgroup not removed: ${String(e)}`);
+    }
+    await this.forward?.close().catch(() => undefined);
+    try {
+      if (!this.service.keepDirs) await rm(this.dir, { recursive: true, force: true });
+      else if (this.uid !== null) await chownTree(this.dir, 0);
+    } catch (e) {
+      this.service.warn(`[job ${job}] workdir not removed: ${String(e)}`);
+    }
+    if (this.uid !== null) this.service.releaseUid(this.uid);
+  }
+}
+
+/** Gives the tree to the job's uid (its directory included), except `skip`, which stays the worker's (read-only). */
+async function chownTree(root: string, uid: number, skip?: string): Promise<void> {
+  await chown(root, uid, uid);
+  await chmod(root, 0o700);
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (p === skip) continue;
+      await lchown(p, uid, uid);
+      if (e.isDirectory()) await walk(p);
+    }
+  };
+  await walk(root);
+}
+
+/** Runs a short command as the uid, e.g. `kill -KILL -1`: every process of that uid, which is the job's alone. */
+function runAs(uid: number, argv: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    execFile('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], { env: { PATH: JOB_PATH } }, () => resolve());
+  });
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
+  }
+}
+
+function expandDevices(patterns: string[]): string[] {
+  const out = new Set<string>();
+  for (const p of patterns) {
+    if (!p.startsWith('/dev/')) continue;
+    if (!p.includes('*')) {
+      if (existsSync(p)) out.add(p);
+      continue;
+    }
+    const re = new RegExp(`^${basename(p).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    try {
+      for (const n of readdirSync(dirname(p))) if (re.test(n)) out.add(join(dirname(p), n));
+    } catch {
+      // no such directory
+    }
+  }
+  return [...out];
+}
+
+function findIn(path: string, name: string): string | null {
+  for (const d of path.split(':')) if (existsSync(join(d, name))) return join(d, name);
+  return null;
+}
+
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return 20 * GiB;
+  }
+}
+
+/** 2147483648 → `2 GiB`, 536870912 → `512 MiB`. */
+export function formatSize(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,108 @@
+import { chmod, chown, rm } from 'node:fs/promises';
+import { connect, createServer, Server, Socket } from 'node:net';
+
+/** The port the forwarder listens on inside a job's network namespace (MLflow's own default). */
+export const FORWARD_PORT = 5000;
+
+/**
+ * A unix socket in the job's directory that connects each client to the tracking server's host:port. With the
+ * network off, a forwarder inside the sandbox (socat, else python3) listens on 127.0.0.1:FORWARD_PORT and connects
+ * here, so the job's MLflow client reaches the face and nothing else of the network.
+ */
+export class TrackingForward {
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly path: string,
+  ) {}
+
+  static async open(path: string, target: { host: string; port: number }, owner?: { uid: number; gid: number }): Promise<TrackingForward> {
+    await rm(path, { force: true });
+    const server = createServer();
+    const fwd = new TrackingForward(server, path);
+    server.on('connection', (client) => {
+      const upstream = connect(target.port, target.host);
+      for (const s of [client, upstream]) {
+        fwd.sockets.add(s);
+        s.on('close', () => fwd.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    server.on('error', () => undefined);
+    if (owner) await chown(path, owner.uid, owner.gid);
+    await chmod(path, 0o600);
+    return fwd;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+    await rm(this.path, { force: true });
+  }
+}
+
+/** The http tracking URI the job sees behind the forward (same path), or null when it cannot be forwarded. */
+export function forwardedUri(uri: string): { target: { host: string; port: number }; inside: string } | null {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return null;
+  }
+  // https would fail the certificate check on 127.0.0.1: such a server needs a queue with the network.
+  if (url.protocol !== 'http:') return null;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port ? Number(url.port) : 80;
+  const path = url.pathname.replace(/\/+$/, '');
+  return { target: { host, port }, inside: `http://127.0.0.1:${FORWARD_PORT}${path}${url.search}` };
+}
+
+/**
+ * What runs first inside the sandbox: the forwarder in the background, ready before the job's command starts.
+ * `$1` is the socket's path; the job's command follows as "$0" of the final `bash -c`.
+ */
+export function forwarderScript(socat: string | null): string {
+  const hexPort = FORWARD_PORT.toString(16).toUpperCase().padStart(4, '0');
+  if (socat) {
+    return [
+      `${socat} TCP-LISTEN:${FORWARD_PORT},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$1" </dev/null >/dev/null 2>&1 &`,
+      `for ((i = 0; i < 500; i++)); do grep -q ":${hexPort} 00000000:0000 0A" /proc/net/tcp && break; sleep 0.005; done`,
+      'exec bash -c "$0"',
+    ].join('\n');
+  }
+  // python3: binds and listens, then the parent exits, so the port is ready when the command starts.
+  const py = [
+    'import os, socket, sys, threading',
+    's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+    `s.bind(("127.0.0.1", ${FORWARD_PORT})); s.listen(128)`,
+    'if os.fork(): os._exit(0)',
+    'os.setsid()',
+    'def pump(a, b):',
+    '    try:',
+    '        while True:',
+    '            d = a.recv(65536)',
+    '            if not d: break',
+    '            b.sendall(d)',
+    '    except OSError: pass',
+    '    for x in (a, b):',
+    '        try: x.shutdown(socket.SHUT_RDWR)',
+    '        except OSError: pass',
+    'while True:',
+    '    c, _ = s.accept()',
+    '    u = socket.socket(socket.AF_UNIX)',
+    '    try: u.connect(sys.argv[1])',
+    '    except OSError: c.close(); continue',
+    '    threading.Thread(target=pump, args=(c, u), daemon=True).start()',
+    '    threading.Thread(target=pump, args=(u, c), daemon=True).start()',
+  ].join('\n');
+  return `python3 -c '${py}' "$1" </dev/null >/dev/null 2>&1\nexec bash -c "$0"`;
+}
