@@ -7,7 +7,7 @@ import { JobProcess } from '../src/sandbox/job-process';
 import { MlflowServer, startMlflowServer } from './fixtures/mlflow-server';
 import { mlflowWorkflow, jobPythonEnv, testPython } from './fixtures/mlflow-workflow';
 import { lines, logsOf, submit, waitFor, waitForJob } from './fixtures/runner-kit';
-import { ADMIN_PASSWORD, bearer, login, startApp, TestApp } from './utils/harness';
+import { ADMIN_PASSWORD, bearer, freePort, login, startApp, TestApp } from './utils/harness';
 
 describe('runner: external MLflow mode (a real mlflow server)', () => {
   let srv: MlflowServer;
@@ -150,4 +150,39 @@ describe('runner: external MLflow mode (a real mlflow server)', () => {
     expect(job.failureReason).toBe(`could not create the job's MLflow run: experiment "ext-gone" is deleted on the MLflow server at ${srv.url}: restore or rename it there`);
     expect(lines(await logsOf(t, admin, job.id), 'stdout')).toEqual([]);
   }, 90_000);
+});
+
+describe('runner: external MLflow mode with the server down', () => {
+  let t: TestApp;
+  let admin: string;
+  let tmp: string;
+  let deadUrl: string;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'alidade-ext-down-'));
+    // A port nothing listens on.
+    deadUrl = `http://127.0.0.1:${await freePort()}`;
+    t = await startApp({ role: 'all', env: { WORKER_QUEUES: 'down', JOB_WORKDIR: join(tmp, 'work'), MLFLOW_TRACKING_URI: deadUrl, MLFLOW_TRACKING_TOKEN: 'lab-secret-token' } });
+    admin = await login(t, 'admin', ADMIN_PASSWORD);
+    await t.http().post('/api/v1/experiments').set(bearer(admin)).send({ name: 'ext-down' }).expect(201);
+    await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name: 'down' }).expect(201);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('fails the job within seconds with the reason (no hang, no secret in it), and the worker goes on', async () => {
+    const started = Date.now();
+    const ids = [];
+    for (let i = 0; i < 2; i++) ids.push((await submit(t, admin, { experimentName: 'ext-down', queue: 'down', entryPoint: 'plain' }, mlflowWorkflow())).id);
+    for (const id of ids) {
+      const job = await waitForJob(t, admin, id, undefined, 30_000);
+      expect(job).toMatchObject({ status: 'failed', exitCode: null, mlflowRunId: null });
+      expect(job.failureReason).toBe(`could not create the job's MLflow run: the MLflow server at ${deadUrl} did not answer experiments/get-by-name: ECONNREFUSED`);
+      expect(job.failureReason).not.toContain('lab-secret-token');
+    }
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 60_000);
 });
