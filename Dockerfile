@@ -11,8 +11,9 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 # Workers run users' workflows: bash and python3 are what MLproject commands expect. curl serves the health check.
+# The job sandbox: bubblewrap, socat (the tracking forward), setpriv and prlimit (util-linux), kill (procps).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python-is-python3 curl ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python-is-python3 curl ca-certificates bubblewrap socat util-linux procps \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 10001 alidade
 WORKDIR /app
@@ -24,7 +25,8 @@ ENV NODE_ENV=production \
     ALIDADE_ROLE=all \
     PORT=3000 \
     DATA_DIR=/var/lib/alidade
-RUN mkdir -p /var/lib/alidade && chown alidade:alidade /var/lib/alidade
+RUN mkdir -p /var/lib/alidade && chown alidade:alidade /var/lib/alidade && chmod 0700 /var/lib/alidade
+# The API roles run as this user. A worker that sandboxes jobs (a uid per job, cgroups) runs as root: docker-compose.yml.
 USER alidade
 EXPOSE 3000
 # The API roles answer /health; a worker has no HTTP, so its health is its process.

@@ -41,7 +41,12 @@ async function main(): Promise<void> {
   };
   try {
     await startInfrastructure(config, stops);
-    if (config.authDisabled) logger.warn('AUTH_DISABLED=true: every request acts as the bootstrap admin. Use only on a closed lab network.');
+    if (config.authDisabled) {
+      logger.warn(
+        `AUTH_DISABLED=true: every request acts as the bootstrap admin. Use only on a closed lab network. Listening on ${config.host}` +
+          (config.host === '127.0.0.1' ? ' (loopback only; set HOST to listen elsewhere).' : ' (HOST is set).'),
+      );
+    }
     const root = AppModule.forRole(config.role, config);
     const appOptions = { logger: logLevels, bufferLogs: false };
     let app: INestApplicationContext;

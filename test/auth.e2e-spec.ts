@@ -1,4 +1,17 @@
-import { ADMIN_PASSWORD, bearer, createUser, login, startApp, TestApp } from './utils/harness';
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createConnection, createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_PASSWORD, bearer, createDatabase, createUser, login, startApp, TestApp, testEnv } from './utils/harness';
+
+/** An HS256 JWT, as anyone holding the secret could make one. */
+function signJwt(claims: object, secret: string): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ ...claims, iat: now, exp: now + 3600 })}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
 
 describe('auth, users and tokens (/api/v1)', () => {
   let t: TestApp;
@@ -48,6 +61,27 @@ describe('auth, users and tokens (/api/v1)', () => {
       expect(me.body.user.username).toBe('admin');
       const same = await t.http().get('/api/v1/auth/user').set(bearer(admin)).expect(200);
       expect(same.body).toEqual(me.body);
+    });
+
+    it('a JWT signed with the real secret is refused unless it is the very token stored for its row', async () => {
+      // What someone who stole JWT_SECRET could sign: no row, a guessed row of the admin's, an access-token row.
+      const ownSession = JSON.parse(Buffer.from(admin.split('.')[1], 'base64url').toString()) as { sub: number; sid: number };
+      const access = (await t.http().post('/api/v1/tokens').set(bearer(admin)).send({}).expect(201)).body;
+      for (const claims of [
+        { sub: 1, sid: 999_999 },
+        { sub: 1, tid: 999_999 },
+        { sub: ownSession.sub, sid: ownSession.sid },
+        { sub: 1, tid: access.tokenId },
+        { sub: 1, sid: 4_294_967_296 },
+        { sub: '1', sid: ownSession.sid },
+      ]) {
+        const forged = signJwt(claims, t.env.JWT_SECRET);
+        const res = await t.http().get('/api/v1/me').set(bearer(forged));
+        expect({ claims, status: res.status, code: res.body.code }).toEqual({ claims, status: 401, code: 'UNAUTHENTICATED' });
+      }
+      // The genuine tokens of those rows still work.
+      await t.http().get('/api/v1/me').set(bearer(admin)).expect(200);
+      await t.http().get('/api/v1/me').set(bearer(access.token)).expect(200);
     });
 
     it('logout revokes the login token in use and only that one', async () => {
@@ -115,6 +149,30 @@ describe('auth, users and tokens (/api/v1)', () => {
       await t.http().patch(`/api/v1/users/${dave.id}`).set(bearer(admin)).send({ active: true }).expect(200);
       await t.http().get('/api/v1/me').set(bearer(dave.token)).expect(401);
       await t.http().get('/api/v1/me').set(bearer(tok.body.token)).expect(401);
+    });
+
+    it('a password change revokes access tokens as well as login tokens, at once (the token-check cache is evicted)', async () => {
+      const gus = await createUser(t, admin, 'gus');
+      const access = (await t.http().post('/api/v1/tokens').set(bearer(gus.token)).send({ description: 'ci' }).expect(201)).body.token;
+      // Both checked just now, so both are in the token-check cache.
+      await t.http().get('/api/v1/me').set(bearer(access)).expect(200);
+      await t.http().get('/api/v1/me').set(bearer(gus.token)).expect(200);
+      await t.http().post(`/api/v1/users/${gus.id}/password`).set(bearer(gus.token)).send({ password: 'gus-new-password', oldPassword: 'gus-password' }).expect(200);
+      await t.http().get('/api/v1/me').set(bearer(access)).expect(401);
+      await t.http().get('/api/v1/me').set(bearer(gus.token)).expect(401);
+      const listed = (await t.http().get('/api/v1/tokens').set(bearer(await login(t, 'gus', 'gus-new-password'))).expect(200)).body.tokens;
+      expect(listed).toEqual([expect.objectContaining({ revokedAt: expect.any(String) })]);
+    });
+
+    it('deactivation revokes access tokens too, at once; reactivation does not bring them back', async () => {
+      const hal = await createUser(t, admin, 'hal');
+      const access = (await t.http().post('/api/v1/tokens').set(bearer(hal.token)).send({}).expect(201)).body.token;
+      await t.http().get('/api/v1/me').set(bearer(access)).expect(200);
+      await t.http().patch(`/api/v1/users/${hal.id}`).set(bearer(admin)).send({ active: false }).expect(200);
+      expect((await t.http().get('/api/v1/me').set(bearer(access)).expect(403)).body.message).toBe('user is not active');
+      await t.http().patch(`/api/v1/users/${hal.id}`).set(bearer(admin)).send({ active: true }).expect(200);
+      await t.http().get('/api/v1/me').set(bearer(access)).expect(401);
+      await t.http().get('/api/v1/me').set(bearer(hal.token)).expect(401);
     });
 
     it('password change: self needs oldPassword, admins do not; login tokens are revoked', async () => {
@@ -222,6 +280,60 @@ describe('login rate limit', () => {
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     } finally {
       await t.close();
+    }
+  });
+});
+
+/** Whether a TCP connection to host:port is accepted. */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host, port });
+    sock.setTimeout(2000, () => (sock.destroy(), resolve(false)));
+    sock.on('error', () => resolve(false));
+    sock.on('connect', () => (sock.destroy(), resolve(true)));
+  });
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+
+describe('AUTH_DISABLED listens on loopback unless HOST is set (a real `node dist/main.js api`)', () => {
+  const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
+  async function serve(extra: Record<string, string>): Promise<{ port: number; log: () => string; stop: () => Promise<void> }> {
+    const port = await freePort();
+    const env = { ...testEnv(await createDatabase()), LOG_LEVEL: 'log', AUTH_DISABLED: 'true', PORT: String(port), ...extra };
+    const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js'), 'api'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    for (let i = 0; i < 200 && !/listening on/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    return { port, log: () => out, stop: () => new Promise((r) => (child.on('exit', () => r()), child.kill('SIGTERM'))) };
+  }
+
+  it('without HOST: 127.0.0.1 only, and the warning says so', async () => {
+    const s = await serve({});
+    try {
+      expect(s.log()).toMatch(/Listening on 127\.0\.0\.1 \(loopback only; set HOST to listen elsewhere\)/);
+      expect(await connects('127.0.0.1', s.port)).toBe(true);
+      if (external) expect(await connects(external, s.port)).toBe(false);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('with HOST=0.0.0.0 set explicitly: every address', async () => {
+    const s = await serve({ HOST: '0.0.0.0' });
+    try {
+      expect(s.log()).toMatch(/Listening on 0\.0\.0\.0 \(HOST is set\)/);
+      if (external) expect(await connects(external, s.port)).toBe(true);
+    } finally {
+      await s.stop();
     }
   });
 });

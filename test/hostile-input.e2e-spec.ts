@@ -2,8 +2,8 @@
 // field, in the face's own error body, and changes nothing. The schema-driven fuzz (`npm run test:fuzz`) covers every
 // operation of /openapi.json; these pin down each class and its exact reply.
 import type { Response } from 'supertest';
-import { MAX_COMMAND_BYTES } from '../src/workflows/mlproject';
 import { MLFLOW_JSON_LIMIT } from '../src/app/configure-app';
+import { MAX_COMMAND_BYTES } from '../src/workflows/mlproject';
 import { ADMIN_PASSWORD, bearer, createUser, login, startApp, TestApp } from './utils/harness';
 import { createExperimentAndQueue, workflowTarGz } from './utils/jobs-fixtures';
 

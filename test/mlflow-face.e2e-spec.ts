@@ -230,7 +230,9 @@ describe('MLflow face', () => {
 
   describe('artifact proxy', () => {
     it('refuses traversal and odd paths with 400 Invalid path', async () => {
-      for (const p of [`${experimentId}/${runId}/artifacts/%2E%2E/x`, `${experimentId}/${runId}/artifacts/a%2Fb`, `${experimentId}/${runId}/artifacts/a%5Cb`, `${experimentId}/${runId}/artifacts/a%00`]) {
+      const nul = await t.http().put(`/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/a%00`).set(bearer(alice.token)).send('x');
+      expect({ status: nul.status, code: nul.body.error_code }).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
+      for (const p of [`${experimentId}/${runId}/artifacts/%2E%2E/x`, `${experimentId}/${runId}/artifacts/a%2Fb`, `${experimentId}/${runId}/artifacts/a%5Cb`, `${experimentId}/${runId}/artifacts/.`]) {
         const res = await t.http().put(`/api/2.0/mlflow-artifacts/artifacts/${p}`).set(bearer(alice.token)).send('x');
         expect({ p, status: res.status, body: res.body }).toEqual({ p, status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' } });
       }

@@ -69,7 +69,7 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
     t = await startApp({
       role: 'all',
       env: {
-        WORKER_QUEUES: 'box',
+        WORKER_QUEUES: 'box,wide',
         WORKER_CONCURRENCY: '4',
         // The port it listens on below: jobs get http://127.0.0.1:<PORT> (PUBLIC_URL's default) as MLFLOW_TRACKING_URI.
         PORT: String(port),
@@ -320,6 +320,20 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
       const job = await ended(await py(code));
       expect(job.status).toBe('finished');
       expect((await out(job)).join('')).toContain('healthy');
+    });
+
+    it('on a queue an admin gave the network (network: host) and devices, see both; other users cannot set them; bad values are 400', async () => {
+      const res = await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name: 'wide', network: 'host', devices: ['/dev/fus*'] }).expect(201);
+      expect(res.body.queue).toMatchObject({ name: 'wide', network: 'host', devices: ['/dev/fus*'] });
+      const bad = await t.http().patch(`/api/v1/queues/${res.body.queue.id}`).set(bearer(admin)).send({ network: 'bridge', devices: ['/etc/passwd'] }).expect(400);
+      expect(Object.keys(bad.body.details.fields).sort()).toEqual(['devices', 'network']);
+      const code = 'import os, socket\nprint(len(socket.if_nameindex()) > 1, os.path.exists("/dev/fuse"))';
+      const wide = await submit(t, admin, { experimentName: 'sandbox', queue: 'wide', entryPoint: 'py', parameters: { code } }, WORKFLOW);
+      const narrow = await py(code);
+      expect(await out(await ended(wide))).toEqual(['True True']);
+      expect(await out(await ended(narrow))).toEqual(['False False']);
+      const patched = await t.http().patch(`/api/v1/queues/${res.body.queue.id}`).set(bearer(admin)).send({ network: 'default', devices: [] }).expect(200);
+      expect(patched.body.queue).toMatchObject({ network: null, devices: [] });
     });
 
     it('time out and get canceled: the whole sandbox goes', async () => {

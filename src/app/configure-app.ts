@@ -29,9 +29,10 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
 export async function configureApp(app: INestApplication): Promise<void> {
   const server = app.getHttpAdapter().getInstance() as Express;
   server.disable('x-powered-by');
-  mountMlflowBodyParsing(server);
   server.set('query parser', 'extended');
+  // First: a raw URL with bad text is refused before any body is read.
   server.use(rawUrlGuard);
+  mountMlflowBodyParsing(server);
   // Registered before init, so Nest's own defaults (100 kB, no verify) are skipped.
   const nest = app as NestExpressApplication;
   nest.useBodyParser('json', { limit: JSON_BODY_LIMIT, verify: verifyRawBody });

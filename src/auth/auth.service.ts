@@ -5,6 +5,7 @@ import { AuthUser, mayActOn } from '../common/auth-user';
 import { parseDuration } from '../common/duration';
 import { PermissionDeniedError, ValidationFailedError } from '../common/errors/domain-error';
 import { Page } from '../common/pagination';
+import { isRowId } from '../common/sql';
 import { verifyPassword } from '../users/password';
 import { AuthCache } from '../users/auth-cache';
 import { UserEntity } from '../users/user.entity';
@@ -44,6 +45,7 @@ export class AuthService {
     if (!user.active) throw new UserNotActiveError();
     const session = await this.credentials.createSession(user.id, new Date(Date.now() + LOGIN_TTL_SECONDS * 1000));
     const token = await this.jwt.signAsync({ sub: user.id, sid: session.id } satisfies TokenClaims, { expiresIn: LOGIN_TTL_SECONDS });
+    await this.credentials.setSessionHash(session.id, sha256(token));
     await this.users.touchLastAuth(user.id);
     return { token, user: await this.users.get(user.id) };
   }
@@ -61,7 +63,7 @@ export class AuthService {
   async authenticate(claims: TokenClaims, rawToken: string): Promise<AuthUser> {
     const kind = claims.tid !== undefined ? 'token' : 'session';
     const credentialId = claims.tid ?? claims.sid;
-    if (typeof claims.sub !== 'number' || typeof credentialId !== 'number') throw new UnauthenticatedError('invalid credentials');
+    if (!isRowId(claims.sub) || credentialId === undefined || !isRowId(credentialId)) throw new UnauthenticatedError('invalid credentials');
     const key = `${kind}:${credentialId}`;
     let row = this.cache.get<AuthRow>(key);
     if (!row || row.id !== claims.sub) {
@@ -72,9 +74,10 @@ export class AuthService {
     }
     if (!row.active) throw new UserNotActiveError();
     if (!row.credentialFound || row.expired) throw new UnauthenticatedError('invalid credentials');
+    // Every token is checked against its stored row by hash: a JWT signed with a leaked secret is not enough.
+    if (row.tokenHash === null || row.tokenHash !== sha256(rawToken)) throw new UnauthenticatedError('invalid credentials');
     if (kind === 'token') {
       if (row.revoked) throw new UnauthenticatedError('user access token revoked');
-      if (row.tokenHash !== sha256(rawToken)) throw new UnauthenticatedError('invalid credentials');
       return { id: row.id, username: row.username, admin: row.admin };
     }
     if (row.revoked) throw new UnauthenticatedError('invalid credentials');

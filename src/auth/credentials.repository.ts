@@ -26,6 +26,10 @@ export class CredentialsRepository {
     return this.ds.getRepository(LoginSessionEntity).save({ userId, expiresAt });
   }
 
+  async setSessionHash(id: number, tokenHash: string): Promise<void> {
+    await this.ds.query(`UPDATE login_session SET token_hash = $2 WHERE id = $1`, [id, tokenHash]);
+  }
+
   async revokeSession(id: number): Promise<void> {
     await this.ds.query(`UPDATE login_session SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
   }
@@ -33,10 +37,9 @@ export class CredentialsRepository {
   /** The user plus the login session (kind 'session') or access token (kind 'token') a bearer token names. */
   async findForAuth(userId: number, kind: 'session' | 'token', credentialId: number): Promise<AuthRow | null> {
     const table = kind === 'session' ? 'login_session' : 'access_token';
-    const hash = kind === 'token' ? 'c.token_hash' : 'NULL';
     const rows = await this.ds.query(
       `SELECT u.id, u.username, u.admin, u.active, c.id IS NOT NULL AS "credentialFound",
-              c.revoked_at IS NOT NULL AS revoked, c.expires_at <= now() AS expired, ${hash} AS "tokenHash"
+              c.revoked_at IS NOT NULL AS revoked, c.expires_at <= now() AS expired, c.token_hash AS "tokenHash"
          FROM "user" u LEFT JOIN ${table} c ON c.id = $2 AND c.user_id = u.id
         WHERE u.id = $1`,
       [userId, credentialId],

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { UserEntity } from '../users/user.entity';
 
-/** One row per login token; logout (or a password change, or deactivation) sets revoked_at. */
+/** One row per login token (its sha256 kept, as for access tokens); logout, a password change or deactivation sets revoked_at. */
 @Entity('login_session')
 export class LoginSessionEntity {
   @PrimaryGeneratedColumn() id: number;
@@ -19,4 +19,7 @@ export class LoginSessionEntity {
   @Column({ name: 'expires_at', type: 'timestamptz', precision: 3 }) expiresAt: Date;
 
   @Column({ name: 'revoked_at', type: 'timestamptz', precision: 3, nullable: true }) revokedAt: Date | null;
+
+  /** Filled in once the token (which embeds the id) is signed; a session without one authenticates nothing. */
+  @Column({ name: 'token_hash', type: 'char', length: 64, nullable: true }) tokenHash: string | null;
 }

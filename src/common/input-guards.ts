@@ -140,8 +140,7 @@ export function assertCleanUrlEncoded(text: string): void {
   }
 }
 
-/** Artifact paths are checked by their route, which answers MLflow's own "Invalid path" (tracking/run-artifacts). */
-const SELF_CHECKED_PATHS = '/api/2.0/mlflow-artifacts/artifacts/';
+const ARTIFACT_PROXY = '/api/2.0/mlflow-artifacts/';
 
 /** First middleware: the raw path's segments and the query's pairs decode to clean text. */
 export function rawUrlGuard(req: Request, _res: Response, next: NextFunction): void {
@@ -149,7 +148,8 @@ export function rawUrlGuard(req: Request, _res: Response, next: NextFunction): v
     const url = req.url;
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path.includes('%') && !path.startsWith(SELF_CHECKED_PATHS)) {
+    // The artifact proxy checks its own paths (NUL, `..`, backslashes) with MLflow's exact "Invalid path" reply.
+    if (path.includes('%') && !path.startsWith(ARTIFACT_PROXY)) {
       for (const segment of path.split('/')) {
         const decoded = decodeComponentStrict(segment);
         if (decoded === null) fail('path', `segment '${segment}' is not valid percent-encoded UTF-8`);

@@ -168,7 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
   }
   const role = parsed.ALIDADE_ROLE ?? 'all';
   const port = parsed.PORT ?? 3000;
-  const host = parsed.HOST ?? '0.0.0.0';
+  // AUTH_DISABLED lets anyone who reaches the port act as admin: loopback only, unless HOST is set explicitly.
+  const host = parsed.HOST ?? (parsed.AUTH_DISABLED ? '127.0.0.1' : '0.0.0.0');
   const externalMlflow = externalMlflowConfig(parsed);
   const config = new AppConfig();
   Object.assign(config, {

@@ -14,6 +14,12 @@ export class QueueEntity {
   /** Set while the queue is locked (refuses new jobs, hidden from Dioptra's list). */
   @Column({ name: 'locked_at', type: 'timestamptz', precision: 3, nullable: true }) lockedAt: Date | null;
 
+  /** The sandbox's network for jobs on this queue: `none` (own loopback, tracking forwarded) or `host`; null = the worker's JOB_NETWORK. */
+  @Column({ type: 'text', nullable: true }) network: 'none' | 'host' | null;
+
+  /** Device paths (globs such as /dev/nvidia*) bound into the sandbox of this queue's jobs, besides JOB_DEVICES. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) devices: string[];
+
   @Column({ name: 'created_at', type: 'timestamptz', precision: 3, default: () => 'now()' }) createdAt: Date;
 
   @Column({ name: 'last_modified', type: 'timestamptz', precision: 3, default: () => 'now()' }) lastModified: Date;

@@ -76,5 +76,7 @@ export function toQueueDto({ queue: q, jobCounts }: QueueView): QueueDto {
     createdAt: toIso(q.createdAt)!,
     lastModified: toIso(q.lastModified)!,
     jobCounts,
+    network: q.network,
+    devices: q.devices,
   };
 }

@@ -1,8 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto, PaginationDto } from '../common/pagination';
 import { QueryBoolean } from '../common/query-booleans';
 import type { QueueSort } from './queues.repository';
+
+const NETWORKS = ['none', 'host'];
+const NETWORK_INPUTS = [...NETWORKS, 'default'];
+const DEVICE = /^\/dev\/(?!.*\.\.)[A-Za-z0-9_.*\/-]{1,200}$/;
 
 const SORTS: QueueSort[] = ['id', 'name', 'createdAt', 'lastModified'];
 
@@ -22,6 +26,10 @@ export class QueueDto {
   @ApiProperty() createdAt: string;
   @ApiProperty() lastModified: string;
   @ApiProperty({ type: QueueJobCountsDto }) jobCounts: QueueJobCountsDto;
+  /** The job sandbox's network on this queue: `none` (the job's own loopback; MLflow tracking is forwarded) or `host`; null = the worker's default (JOB_NETWORK). */
+  @ApiProperty({ type: String, enum: NETWORKS, nullable: true }) network: 'none' | 'host' | null;
+  /** Device paths bound into this queue's job sandboxes (GPUs: `/dev/nvidia*`). */
+  @ApiProperty({ type: [String] }) devices: string[];
 }
 
 export class QueueReplyDto {
@@ -37,12 +45,26 @@ export class CreateQueueDto {
   /** Slugified as Dioptra does; 1–255 characters after that. */
   @IsString() @MaxLength(4096) name: string;
   @IsOptional() @IsString() @MaxLength(65536) description?: string;
+  /** Admin: the job sandbox's network on this queue, `none` or `host`; `default` = the worker's JOB_NETWORK (shown as null). */
+  @ApiPropertyOptional({ enum: NETWORK_INPUTS })
+  @IsOptional()
+  @IsIn(NETWORK_INPUTS)
+  network?: 'none' | 'host' | 'default';
+  /** Admin: device paths under /dev bound into this queue's job sandboxes; `*` matches within a name (`/dev/nvidia*`). */
+  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
 
 export class PatchQueueDto {
   /** New name, slugified. */
   @IsOptional() @IsString() @MaxLength(4096) name?: string;
   @IsOptional() @IsString() @MaxLength(65536) description?: string;
+  /** Admin: the job sandbox's network on this queue, `none` or `host`; `default` = the worker's JOB_NETWORK (shown as null). */
+  @ApiPropertyOptional({ enum: NETWORK_INPUTS })
+  @IsOptional()
+  @IsIn(NETWORK_INPUTS)
+  network?: 'none' | 'host' | 'default';
+  /** Admin: device paths under /dev bound into this queue's job sandboxes; `*` matches within a name (`/dev/nvidia*`). */
+  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
 
 export class QueuesQueryDto extends PageQueryDto {

@@ -56,16 +56,16 @@ export class QueuesRepository {
   }
 
   /** Inserts; returns the new id, or null when the name is taken (unique index), so a race never becomes a 500. */
-  async insert(values: { name: string; description: string }, em?: EntityManager): Promise<number | null> {
+  async insert(values: { name: string; description: string; network?: 'none' | 'host' | null; devices?: string[] }, em?: EntityManager): Promise<number | null> {
     const rows: Array<{ id: number }> = await (em ?? this.ds.manager).query(
-      `INSERT INTO queue (name, description) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id`,
-      [values.name, values.description],
+      `INSERT INTO queue (name, description, network, devices) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id`,
+      [values.name, values.description, values.network ?? null, values.devices ?? []],
     );
     return rows.length ? rows[0].id : null;
   }
 
   /** Updates a live queue and bumps last_modified; false when the new name is taken. */
-  async update(id: number, values: Partial<Pick<QueueEntity, 'name' | 'description'>>, em?: EntityManager): Promise<boolean> {
+  async update(id: number, values: Partial<Pick<QueueEntity, 'name' | 'description' | 'network' | 'devices'>>, em?: EntityManager): Promise<boolean> {
     try {
       await this.repo(em).update({ id, deletedAt: IsNull() }, { ...values, lastModified: () => 'now()' });
       return true;

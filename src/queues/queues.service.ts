@@ -17,6 +17,9 @@ export interface QueueInput {
   /** Raw name from the client; slugified here. */
   name?: unknown;
   description?: string;
+  /** `default`: the worker's JOB_NETWORK (stored as null). */
+  network?: 'none' | 'host' | 'default';
+  devices?: string[];
 }
 
 export interface QueueListQuery extends QueueFilter {
@@ -75,7 +78,7 @@ export class QueuesService {
     requireAdmin(actor);
     const name = validName(input.name);
     await this.assertNameFree(name);
-    const id = await this.queues.insert({ name, description: input.description ?? '' });
+    const id = await this.queues.insert({ name, description: input.description ?? '', network: storedNetwork(input.network) ?? null, devices: input.devices ?? [] });
     if (id === null) throw new QueueAlreadyExistsError(name); // lost a race for the name
     return this.get({ id });
   }
@@ -84,12 +87,14 @@ export class QueuesService {
   async update(actor: AuthUser, ref: QueueRef, input: QueueInput): Promise<QueueEntity> {
     requireAdmin(actor);
     const queue = await this.get(ref);
-    const values: { name?: string; description?: string } = {};
+    const values: { name?: string; description?: string; network?: 'none' | 'host' | null; devices?: string[] } = {};
     if (input.name !== undefined) {
       values.name = validName(input.name);
       await this.assertNameFree(values.name, queue.id);
     }
     if (input.description !== undefined) values.description = input.description;
+    if (input.network !== undefined) values.network = storedNetwork(input.network);
+    if (input.devices !== undefined) values.devices = input.devices;
     if (!(await this.queues.update(queue.id, values))) throw new QueueAlreadyExistsError(values.name!);
     return this.get({ id: queue.id });
   }
@@ -150,4 +155,8 @@ function validName(raw: unknown): string {
   const name = slugifyName(raw);
   if (name === null || name.includes('\u0000')) throw new QueueNameInvalidError();
   return name;
+}
+
+function storedNetwork(network: QueueInput['network']): 'none' | 'host' | null | undefined {
+  return network === 'default' ? null : network;
 }

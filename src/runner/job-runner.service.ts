@@ -12,7 +12,9 @@ import { extractArchive, listArchive } from '../workflows/archive';
 import { withoutServerPaths } from '../workflows/job-paths';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { JobProcess, StopReason } from '../sandbox/job-process';
-import { JobSandbox, SandboxService } from '../sandbox/sandbox.service';
+import { QueueNotFoundError } from '../queues/queues.errors';
+import { QueuesService } from '../queues/queues.service';
+import { JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
 import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
 import { RunEnd, RunTracker, TrackedRun } from './run-tracker';
@@ -38,6 +40,8 @@ interface PreparedJob {
   command: string;
   cwd: string;
   env: Record<string, string>;
+  /** The queue's sandbox choices (network, devices), admin-set. */
+  policy: SandboxPolicy;
 }
 
 /**
@@ -60,6 +64,7 @@ export class JobRunner {
     private readonly blobs: BlobStore,
     private readonly plugins: TaskPluginsService,
     private readonly sandbox: SandboxService,
+    private readonly queues: QueuesService,
     private readonly runnerRepo: RunnerRepository,
     private readonly tracker: RunTracker,
   ) {}
@@ -238,7 +243,14 @@ export class JobRunner {
       DIOPTRA_JOB_PARAMETERS: JSON.stringify(resolved.parameters),
       PYTHONUNBUFFERED: '1',
     };
-    return { command: resolved.command, cwd: projectDir, env };
+    const queue = await this.persist(job.id, 'read the queue', () =>
+      // A queue deleted meanwhile (not possible while it has jobs, but rows can be edited by hand): the defaults.
+      this.queues.get({ id: job.queueId }).catch((e) => {
+        if (e instanceof QueueNotFoundError) return null;
+        throw e;
+      }),
+    );
+    return { command: resolved.command, cwd: projectDir, env, policy: { network: queue?.network ?? null, devices: queue?.devices ?? [] } };
   }
 
   /** Runs the command to its end (or timeout / cancel / shutdown) and says how it ended. */

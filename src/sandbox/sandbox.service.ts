@@ -153,11 +153,12 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     const s = this.settings;
     if (this.mode === 'none') return { launch: plainLaunch(opts.command), seccompFd: null };
     const uid = box.uid;
-    const rlimits = [`--fsize=${s.fsizeLimit ?? this.diskLimit}`, `--nofile=${s.nofileLimit}`];
+    // Limits set by the launcher shell (`ulimit`, bash's units: -f in KiB) instead of one more exec of prlimit.
+    const rlimits = [`-f ${Math.floor((s.fsizeLimit ?? this.diskLimit) / 1024)}`, `-n ${s.nofileLimit}`];
     // RLIMIT_NPROC counts the uid's processes: only meaningful when the uid is the job's alone. With a pids cgroup it
     // is a little higher, so the cgroup (which the worker watches and names in the reason) is the one that stops a
     // fork bomb.
-    if (uid !== null) rlimits.push(`--nproc=${s.pidsLimit + (cgroup?.hasPids ? 16 : 0)}`);
+    if (uid !== null) rlimits.push(`-u ${s.pidsLimit + (cgroup?.hasPids ? 16 : 0)}`);
     const setpriv = uid === null ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'];
     let inner: string[];
     let seccompFd: number | null = null;
@@ -175,11 +176,10 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       extraFds.push('pipe');
       inner = [...setpriv, 'bash', '-c', WITH_WATCHDOG, opts.command];
     }
-    const argv = ['prlimit', ...rlimits, '--', ...inner];
     const procs = cgroup?.procsFiles ?? [];
-    // Joins the cgroup(s) before anything of the job runs, then becomes the job.
-    const file = procs.length ? 'bash' : argv[0];
-    const args = procs.length ? ['-c', 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"', 'alidade-job', ...procs, '--', ...argv] : argv.slice(1);
+    // Joins the cgroup(s) and sets the rlimits before anything of the job runs, then becomes the job.
+    const file = 'bash';
+    const args = ['-c', `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit ${rlimits.join(' ')} || exit 125; exec "$@"`, 'alidade-job', ...procs, '--', ...inner];
     const bwrapMode = this.mode === 'bwrap';
     const killAllOfUid = (signal: 'TERM' | 'KILL') => (uid === null ? Promise.resolve() : runAs(uid, ['kill', `-${signal}`, '-1']));
     const launch: Launch = {

@@ -100,6 +100,10 @@ export class PostgresBlobStore extends BlobStore {
   }
 }
 
+function readChunk(ds: DataSource, blobId: string, seq: number): Promise<Array<{ bytes: Buffer }>> {
+  return ds.query(`SELECT bytes FROM blob_chunk WHERE blob_id = $1 AND seq = $2`, [blobId, seq]);
+}
+
 function infoOf(row: BlobRow): BlobInfo {
   return { key: row.key, size: Number(row.size), sha256: row.sha256, createdAt: row.created_at };
 }
@@ -128,9 +132,8 @@ class ChunkReader extends Readable {
       return;
     }
     this.fetching = true;
-    this.ds
-      .query(`SELECT bytes FROM blob_chunk WHERE blob_id = $1 AND seq = $2`, [this.blobId, this.seq])
-      .then((rows: Array<{ bytes: Buffer }>) => {
+    readChunk(this.ds, this.blobId, this.seq)
+      .then((rows) => {
         this.fetching = false;
         if (this.destroyed) return;
         const bytes = rows[0]?.bytes;

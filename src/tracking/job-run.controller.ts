@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags, OmitType } from '@nestjs/swagger';
 import { PageQueryDto, PaginationDto, pageWindow } from '../common/pagination';
 import { toIso } from '../common/time';
 import { JobsService } from '../jobs/jobs.service';
@@ -38,6 +38,9 @@ export class MetricPointDto {
   @ApiProperty({ oneOf: [{ type: 'number' }, { type: 'string' }] }) value: number | string;
   @ApiProperty() timestamp: number;
 }
+
+/** offset and limit as every v1 list; no sortBy/orderBy: points come in step order. */
+export class MetricPointsQueryDto extends OmitType(PageQueryDto, ['orderBy'] as const) {}
 
 export class MetricPointsPageDto {
   @ApiProperty({ type: [MetricPointDto] }) points: MetricPointDto[];
@@ -82,7 +85,7 @@ export class JobRunController {
   @ApiOperation({ summary: "Every point of one of the run's metrics, in step order, paged. The key may hold '/' (train/loss)." })
   @ApiParam({ name: 'key', type: String })
   @ApiOkResponse({ type: MetricPointsPageDto })
-  async metric(@Param('id') id: string, @Param('key') segments: string | string[], @Query() q: PageQueryDto): Promise<MetricPointsPageDto> {
+  async metric(@Param('id') id: string, @Param('key') segments: string | string[], @Query() q: MetricPointsQueryDto): Promise<MetricPointsPageDto> {
     const key = Array.isArray(segments) ? segments.join('/') : segments;
     const runId = await this.runIdOf(id);
     const { total } = await this.tracking.metricPointsByStep(runId, key, 0, 0);

@@ -170,26 +170,37 @@ export class TrackingRepository {
    * Stores metric points (an identical point again is stored once: a replayed POST is harmless) and moves each key's
    * latest value when a point is greater by (step, timestamp, value).
    */
-  async insertMetrics(runId: string, metrics: MetricIn[], em: EntityManager): Promise<void> {
+  async insertMetrics(runId: string, metrics: MetricIn[], em: EntityManager = this.ds.manager): Promise<void> {
     if (metrics.length === 0) return;
-    const keys = metrics.map((m) => m.key);
-    const values = metrics.map((m) => m.value);
-    const timestamps = metrics.map((m) => String(m.timestamp));
-    const steps = metrics.map((m) => String(m.step));
+    // One statement (atomic on its own): the points, then each key's latest value from this batch if greater.
     await em.query(
-      `INSERT INTO run_metric (run_id, key, value, timestamp, step)
-       SELECT $1, k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)
-       ON CONFLICT DO NOTHING`,
-      [runId, keys, values, timestamps, steps],
-    );
-    await em.query(
-      `INSERT INTO run_latest_metric AS l (run_id, key, value, timestamp, step)
-       SELECT DISTINCT ON (k) $1, k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)
-        ORDER BY k, s DESC, t DESC, v DESC
+      `WITH x AS (SELECT k, v, t, s FROM unnest($2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS x(k, v, t, s)),
+            points AS (INSERT INTO run_metric (run_id, key, value, timestamp, step) SELECT $1, k, v, t, s FROM x ON CONFLICT DO NOTHING)
+       INSERT INTO run_latest_metric AS l (run_id, key, value, timestamp, step)
+       SELECT DISTINCT ON (k) $1, k, v, t, s FROM x ORDER BY k, s DESC, t DESC, v DESC
        ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value, timestamp = EXCLUDED.timestamp, step = EXCLUDED.step
         WHERE (EXCLUDED.step, EXCLUDED.timestamp, EXCLUDED.value) > (l.step, l.timestamp, l.value)`,
-      [runId, keys, values, timestamps, steps],
+      [runId, metrics.map((m) => m.key), metrics.map((m) => m.value), metrics.map((m) => String(m.timestamp)), metrics.map((m) => String(m.step))],
     );
+  }
+
+  /** A run with its params, tags and latest metrics in one round trip (runs/get is the hot path: ≥ 4 per job). */
+  async findRunWithData(id: string): Promise<{ run: RunEntity; data: RunData } | null> {
+    const rows: Array<RunEntity & { params: KeyValue[] | null; tags: KeyValue[] | null; metrics: Array<Omit<MetricPoint, 'value'> & { value: string }> | null }> =
+      await this.ds.query(
+        `SELECT ${runColumns('r')},
+                (SELECT json_agg(json_build_object('key', p.key, 'value', p.value) ORDER BY p.key) FROM run_param p WHERE p.run_id = r.id) AS params,
+                (SELECT json_agg(json_build_object('key', t.key, 'value', t.value) ORDER BY t.key) FROM run_tag t WHERE t.run_id = r.id) AS tags,
+                (SELECT json_agg(json_build_object('key', m.key, 'value', m.value::text, 'timestamp', m.timestamp::text, 'step', m.step::text) ORDER BY m.key)
+                   FROM run_latest_metric m WHERE m.run_id = r.id) AS metrics
+           FROM run r WHERE r.id = $1`,
+        [id],
+      );
+    const row = rows[0];
+    if (!row) return null;
+    const { params, tags, metrics, ...run } = row;
+    // float8 as text keeps NaN and ±Infinity ('NaN', 'Infinity', '-Infinity' are what Number() reads).
+    return { run, data: { params: params ?? [], tags: tags ?? [], metrics: (metrics ?? []).map((m) => ({ ...m, value: Number(m.value) })) } };
   }
 
   /** Params, tags and latest metrics of these runs, in three indexed reads. */

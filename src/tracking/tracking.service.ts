@@ -219,8 +219,10 @@ export class TrackingService {
   }
 
   async getRun(actor: AuthUser, runId: string): Promise<RunView> {
-    const run = await this.runForRead(actor, runId);
-    return { run, data: (await this.repo.runData([run.id])).get(run.id)! };
+    const view = RUN_ID.test(runId) ? await this.repo.findRunWithData(runId) : null;
+    if (!view) throw new RunNotFoundError(runId);
+    this.assertMayRead(actor, view.run.experimentId);
+    return view;
   }
 
   /** A run the caller may read (a job token: runs of its experiment). */
@@ -269,6 +271,8 @@ export class TrackingService {
   async logBatch(actor: AuthUser, runId: string, batch: { metrics: MetricIn[]; params: KeyValue[]; tags: KeyValue[] }, single = false): Promise<void> {
     validateParamKeysUnique(batch.params);
     const run = await this.runForWrite(actor, runId);
+    // The hot case (metrics only: log_metric, log_metrics) is one statement, no transaction round trips.
+    if (batch.params.length === 0 && batch.tags.length === 0) return this.repo.insertMetrics(run.id, batch.metrics);
     await this.repo.transaction(async (em) => {
       const existing = await this.repo.existingParams(
         run.id,

@@ -48,13 +48,13 @@ export class UsersRepository {
   }
 
   /**
-   * Revokes every login session (and, with `tokens`, every access token) of a user. Kept here rather than in auth/
-   * because deactivation and password changes are user operations and auth already depends on users.
+   * Revokes every login session and access token of a user (deactivation, password change). Kept here rather than in
+   * auth/ because those are user operations and auth already depends on users.
    */
-  async revokeCredentials(userId: number, tokens: boolean, em?: EntityManager): Promise<void> {
+  async revokeCredentials(userId: number, em?: EntityManager): Promise<void> {
     const m = em ?? this.ds.manager;
     await m.query(`UPDATE login_session SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
-    if (tokens) await m.query(`UPDATE access_token SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
+    await m.query(`UPDATE access_token SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
   }
 
   async touchLastAuth(id: number): Promise<void> {

@@ -79,13 +79,13 @@ export class UsersService implements OnApplicationBootstrap {
     if (!actor.admin && (adminFields || actor.id !== id)) throw new PermissionDeniedError('only admins may change other users, admin or active');
     await this.ds.transaction(async (em) => {
       await this.users.update(id, { displayName: dto.displayName ?? user.displayName, admin: dto.admin ?? user.admin, active: dto.active ?? user.active }, em);
-      if (dto.active === false && user.active) await this.users.revokeCredentials(id, true, em);
+      if (dto.active === false && user.active) await this.users.revokeCredentials(id, em);
     });
     this.authCache.evictUser(id);
     return this.get(id);
   }
 
-  /** Self (with the old password) or an admin. Revokes that user's login tokens. */
+  /** Self (with the old password) or an admin. Revokes that user's login and access tokens (API.md §2). */
   async changePassword(actor: AuthUser, id: number, dto: ChangePasswordDto): Promise<void> {
     const user = await this.get(id);
     if (actor.id === id) {
@@ -96,7 +96,7 @@ export class UsersService implements OnApplicationBootstrap {
     const passwordHash = await hashPassword(dto.password);
     await this.ds.transaction(async (em) => {
       await this.users.update(id, { passwordHash }, em);
-      await this.users.revokeCredentials(id, false, em);
+      await this.users.revokeCredentials(id, em);
     });
     this.authCache.evictUser(id);
   }
