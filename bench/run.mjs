@@ -12,6 +12,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { benchMlflowFace } from './mlflow-face.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUN = randomBytes(3).toString('hex');
@@ -138,6 +139,10 @@ async function main() {
     const runQueue = (await post('/api/v1/queues', { name: 'bench-run' })).queue;
     log(`api up on ${base}, rss ${rssMb(api.pid).toFixed(0)} MB`);
 
+    // BENCH_ONLY=mlflow measures only the MLflow face (for work on it); a full run measures everything.
+    const only = process.env.BENCH_ONLY;
+    if (only !== 'mlflow') await benchJobs();
+    async function benchJobs() {
     // ---- seeding: ended jobs only (the dispatcher must not pick them up)
     const seed = async (from, to) => {
       await db.query(
@@ -238,7 +243,7 @@ async function main() {
 
     // ---- trivial jobs: submit → finished with 2 workers, interleaved with the spawn loop
     const workflow = makeTrueWorkflow();
-    const workers = [0, 1].map((i) => start(process.execPath, ['dist/main.js', 'worker'], { ...env, WORKER_QUEUES: 'bench-run', WORKER_CONCURRENCY: '1' }, `worker${i}`));
+    const workers = [0, 1].map((i) => start(process.execPath, ['dist/main.js', 'worker'], { ...env, PUBLIC_URL: base, WORKER_QUEUES: 'bench-run', WORKER_CONCURRENCY: '1' }, `worker${i}`));
     await sleep(4000);
     const submit = async () => {
       const form = new FormData();
@@ -306,6 +311,10 @@ async function main() {
     rows.startLatency = median(latencies);
     log(`submit → started p50 ${rows.startLatency.toFixed(1)} ms`);
     workers.forEach((w) => w.kill('SIGTERM'));
+    }
+
+    // ---- the MLflow face against a real mlflow server on the same Postgres
+    rows.mlflow = await benchMlflowFace({ base, auth, apiPid: api.pid, adminUrl, run: RUN, log, cannon, withRssPeak, rssMb, median, freePort, waitHttp, db });
     api.kill('SIGTERM');
 
     printTable(rows);
@@ -329,10 +338,8 @@ function makeTrueWorkflow() {
   return bytes;
 }
 
-function printTable(r) {
-  const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-  const table = [
-    ['measure', 'Alidade', 'baseline', 'ratio', 'target', 'met'],
+function jobRows(r, fmt) {
+  return [
     ['GET /api/v1/jobs/{id} (req/s, authenticated)', fmt(r.getById.alidade, 0), `${fmt(r.getById.baseline, 0)} (bare Nest+TypeORM)`, fmt(r.getById.alidade / r.getById.baseline, 2), '≥ 0.8×', r.getById.alidade / r.getById.baseline >= 0.8],
     ['GET /api/v1/jobs filtered, 100 rows of 1M (ms)', fmt(r.list.alidade), `${fmt(r.list.sql)} (same SQL direct)`, fmt(r.list.alidade / r.list.sql, 2), '≤ 3×', r.list.alidade / r.list.sql <= 3],
     ['GET /api/job/ 100k jobs (s; RSS growth MB)', `${fmt(r.dioptra.d100.ms / 1000, 2)} s; +${fmt(r.dioptra.growth100)} MB`, `10k jobs: +${fmt(r.dioptra.d10k.growth)} MB`, fmt(r.dioptra.growth100 / Math.max(r.dioptra.d10k.growth, 1), 2), 'no growth with rows', r.dioptra.growth100 < 50],
@@ -341,6 +348,21 @@ function printTable(r) {
     ['submit → started p50, idle worker (ms)', fmt(r.startLatency), '–', '–', 'reported', true],
     ['API RSS under load (MB)', fmt(r.loadRss, 0), '–', '–', '< 200 MB', r.loadRss < 200],
   ];
+}
+
+function printTable(r) {
+  const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+  const table = [['measure', 'Alidade', 'baseline', 'ratio', 'target', 'met']];
+  if (r.getById) table.push(...jobRows(r, fmt));
+  if (r.mlflow) {
+    const m = r.mlflow;
+    table.push(
+      ['MLflow runs/log-batch, 1000 metrics a request (req/s)', fmt(m.logBatch.alidade), `${fmt(m.logBatch.mlflow)} (mlflow server)`, fmt(m.logBatch.alidade / m.logBatch.mlflow, 2), '≥ 1× (aim 2×)', m.logBatch.alidade >= m.logBatch.mlflow],
+      ['MLflow runs/get (req/s)', fmt(m.runsGet.alidade, 0), `${fmt(m.runsGet.mlflow, 0)} (mlflow server)`, fmt(m.runsGet.alidade / m.runsGet.mlflow, 2), '≥ 1× (aim 2×)', m.runsGet.alidade >= m.runsGet.mlflow],
+      ['MLflow metrics/get-history, 100k points, all pages (ms)', fmt(m.history.alidade, 0), `${fmt(m.history.mlflow, 0)} (mlflow server)`, `${fmt(m.history.mlflow / m.history.alidade, 2)} (speed)`, '≥ 1× (aim 2×)', m.history.alidade <= m.history.mlflow],
+      ['MLflow get-history, 1M points (s; API RSS growth MB)', `${fmt(m.history1m.ms / 1000, 2)} s; +${fmt(m.history1m.growth)} MB`, `100k points: +${fmt(m.history1m.growth100k)} MB`, '–', 'flat memory', m.history1m.growth < 50],
+    );
+  }
   const header = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${new Date().toISOString()}`;
   const md = [header, '', `| ${table[0].join(' | ')} |`, `| ${table[0].map(() => '---').join(' | ')} |`, ...table.slice(1).map((row) => `| ${row.map((c) => (c === true ? 'yes' : c === false ? 'NO' : c)).join(' | ')} |`)].join('\n');
   process.stdout.write(`\n${md}\n`);

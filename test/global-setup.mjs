@@ -8,7 +8,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ensureVenv, MLFLOW_CLIENT } from './python-env.mjs';
+import { ensureVenv, MLFLOW_CLIENT, MLFLOW_CLIENT_2, MLFLOW_SERVER } from './python-env.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -81,6 +81,10 @@ export default async function globalSetup() {
   }
   // The real mlflow client, for notebook-like scripts and for jobs (made once, cached under .cache/python).
   process.env.ALIDADE_TEST_PYTHON = ensureVenv(MLFLOW_CLIENT);
+  // The same in-job tests with a 2.x client.
+  process.env.ALIDADE_TEST_PYTHON_MLFLOW2 = ensureVenv(MLFLOW_CLIENT_2);
+  // A real `mlflow server`, for external MLflow mode.
+  process.env.ALIDADE_TEST_MLFLOW_SERVER = ensureVenv(MLFLOW_SERVER);
   process.env.ALIDADE_TEST_RUN = run;
   process.env.ALIDADE_TEST_PG = adminUrl;
   process.env.ALIDADE_TEST_REDIS = redisUrl;

@@ -9,6 +9,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '.cache', 'pyth
 
 /** The client the tests (and the jobs they run) use: the 3.11 line the MLflow reference was recorded with. */
 export const MLFLOW_CLIENT = { name: 'mlflow-skinny', packages: ['mlflow-skinny==3.11.1', 'requests==2.32.5'] };
+/** The last 2.x client line, to run the in-job tests with an older client too (Dioptra's workers pin older ones). */
+export const MLFLOW_CLIENT_2 = { name: 'mlflow-skinny-2', packages: ['mlflow-skinny==2.22.1', 'requests==2.32.5'] };
 /** A real tracking server, for external-MLflow mode and the benchmark. */
 export const MLFLOW_SERVER = { name: 'mlflow-server', packages: ['mlflow==3.11.1', 'psycopg2-binary==2.9.10'] };
 /** The schema-driven fuzz (`npm run test:fuzz`): schemathesis against /openapi.json of a server under test. */

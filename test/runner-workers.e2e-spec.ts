@@ -92,6 +92,9 @@ describe('runner: separate worker processes', () => {
     // Bull's lock (15 s) expires, the other worker's stalled check (every 5 s) fails the Bull job, the worker ends the row.
     const done = await waitForJob(t, admin, job.id, ['failed', 'finished', 'canceled'], 60_000);
     expect(done).toMatchObject({ status: 'failed', exitCode: null, failureReason: 'worker lost' });
+    // The worker that noticed closed the lost job's run FAILED, as MLflow readers see it.
+    const run = await t.http().get(`/api/2.0/mlflow/runs/get?run_id=${done.mlflowRunId}`).set(bearer(admin)).expect(200);
+    expect(run.body.run.info).toMatchObject({ run_id: done.mlflowRunId, status: 'FAILED' });
     const survivor = await submit(t, admin, { experimentName: 'workers', queue: 'shared', entryPoint: 'echo', parameters: { a: 'after' } });
     expect(await waitForJob(t, admin, survivor.id, undefined, 20_000)).toMatchObject({ status: 'finished' });
     expect((await getJob(t, admin, survivor.id)).failureReason).toBeNull();
@@ -107,7 +110,10 @@ describe('runner: separate worker processes', () => {
     const exited = new Promise<number | null>((r) => worker.child.once('exit', (code) => r(code)));
     worker.child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(await getJob(t, admin, job.id)).toMatchObject({ status: 'failed', exitCode: null, failureReason: 'worker shut down' });
+    const ended = await getJob(t, admin, job.id);
+    expect(ended).toMatchObject({ status: 'failed', exitCode: null, failureReason: 'worker shut down' });
+    const run = await t.http().get(`/api/2.0/mlflow/runs/get?run_id=${ended.mlflowRunId}`).set(bearer(admin)).expect(200);
+    expect(run.body.run.info.status).toBe('FAILED');
     await waitFor('the job process to die', async () => !isAlive(jobPid), 5000);
   }, 60_000);
 

@@ -198,7 +198,10 @@ describe('runner: jobs run by an in-process worker', () => {
     expect(env.get('PYTHONPATH')).toBe(env.get('DIOPTRA_PLUGIN_DIR'));
     expect(env.get('DIOPTRA_JOB_PARAMETERS')).toBe('{}');
     expect(env.get('PYTHONUNBUFFERED')).toBe('1');
-    const allowed = ['MLFLOW_RUN_ID', 'MLFLOW_EXPERIMENT_ID', 'DIOPTRA_JOB_ID', 'DIOPTRA_PLUGIN_DIR', 'PYTHONPATH', 'DIOPTRA_JOB_PARAMETERS', 'PYTHONUNBUFFERED'];
+    // Local tracking: Alidade's own URL (PUBLIC_URL, in `all` mode the local API) and a job token.
+    expect(env.get('MLFLOW_TRACKING_URI')).toBe(`http://127.0.0.1:${t.config.port}`);
+    expect(env.get('MLFLOW_TRACKING_TOKEN')).toMatch(/^alj_[A-Za-z0-9_-]{43}$/);
+    const allowed = ['MLFLOW_TRACKING_URI', 'MLFLOW_TRACKING_TOKEN', 'MLFLOW_RUN_ID', 'MLFLOW_EXPERIMENT_ID', 'DIOPTRA_JOB_ID', 'DIOPTRA_PLUGIN_DIR', 'PYTHONPATH', 'DIOPTRA_JOB_PARAMETERS', 'PYTHONUNBUFFERED'];
     allowed.push(...Object.keys(t.config.jobBaseEnv), 'HOME', 'PWD', 'SHLVL', '_', 'OLDPWD');
     expect([...env.keys()].filter((k) => !allowed.includes(k))).toEqual([]);
     for (const secret of ['JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'ADMIN_PASSWORD']) expect(env.has(secret)).toBe(false);

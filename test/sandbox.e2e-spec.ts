@@ -71,6 +71,8 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
       env: {
         WORKER_QUEUES: 'box,wide',
         WORKER_CONCURRENCY: '4',
+        // The port it listens on below: jobs get http://127.0.0.1:<PORT> (PUBLIC_URL's default) as MLFLOW_TRACKING_URI.
+        PORT: String(port),
         DATA_DIR: dataDir,
         JOB_WORKDIR: workdir,
         JOB_SANDBOX: 'bwrap',

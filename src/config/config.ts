@@ -17,6 +17,7 @@ const toBool = ({ value }: { value: unknown }) => {
   return value; // left as a string so IsBoolean names the variable
 };
 
+const HTTP_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
 export const SANDBOX_MODES = ['auto', 'bwrap', 'uid', 'none'] as const;
 export type SandboxMode = (typeof SANDBOX_MODES)[number];
 export const NETWORK_MODES = ['none', 'host'] as const;
@@ -55,6 +56,11 @@ export class EnvSchema {
   @IsOptional() @IsString() UPLOAD_TMPDIR?: string;
   @IsOptional() @IsString() BUILTIN_PLUGINS_DIR?: string;
   @IsOptional() @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL?: string;
+  @IsOptional() @Matches(HTTP_URL, { message: 'PUBLIC_URL must be an http:// or https:// URL' }) PUBLIC_URL?: string;
+  @IsOptional() @Matches(HTTP_URL, { message: 'MLFLOW_TRACKING_URI must be an http:// or https:// URL' }) MLFLOW_TRACKING_URI?: string;
+  @IsOptional() @IsString() MLFLOW_TRACKING_TOKEN?: string;
+  @IsOptional() @IsString() MLFLOW_TRACKING_USERNAME?: string;
+  @IsOptional() @IsString() MLFLOW_TRACKING_PASSWORD?: string;
   @IsOptional() @IsIn(SANDBOX_MODES) JOB_SANDBOX?: SandboxMode;
   @IsOptional() @IsString() JOB_BWRAP?: string;
   @IsOptional() @Matches(/^\d+-\d+$/, { message: 'JOB_UID_RANGE must be FIRST-LAST, e.g. 200000-265535' }) JOB_UID_RANGE?: string;
@@ -132,7 +138,22 @@ export class AppConfig {
   logLevel: string;
   /** Environment passed to jobs besides the contract variables: a sane PATH, JOB_ENV_PASSTHROUGH and JOB_ENV. */
   jobBaseEnv: Record<string, string>;
+  /**
+   * Alidade's base URL as the worker (and so its jobs) reach it: the jobs' MLFLOW_TRACKING_URI in local tracking mode.
+   * No trailing slash. Undefined only in the api role, or a worker in external MLflow mode without PUBLIC_URL.
+   */
+  publicUrl?: string;
+  /** External MLflow mode (worker): jobs' runs are created and closed in this MLflow server instead of Alidade. */
+  externalMlflow?: ExternalMlflowConfig;
   sandbox: SandboxSettings;
+}
+
+export interface ExternalMlflowConfig {
+  /** No trailing slash. */
+  uri: string;
+  token?: string;
+  username?: string;
+  password?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -153,13 +174,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
   if (production && !parsed.JWT_SECRET && parsed.ALIDADE_ROLE !== 'worker') {
     throw new ConfigError('invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production');
   }
+  const role = parsed.ALIDADE_ROLE ?? 'all';
+  const port = parsed.PORT ?? 3000;
+  // AUTH_DISABLED lets anyone who reaches the port act as admin: loopback only, unless HOST is set explicitly.
+  const host = parsed.HOST ?? (parsed.AUTH_DISABLED ? '127.0.0.1' : '0.0.0.0');
+  const externalMlflow = externalMlflowConfig(parsed);
   const config = new AppConfig();
   Object.assign(config, {
-    role: parsed.ALIDADE_ROLE ?? 'all',
+    role,
     production,
-    port: parsed.PORT ?? 3000,
-    // AUTH_DISABLED lets anyone who reaches the port act as admin: loopback only, unless HOST is set explicitly.
-    host: parsed.HOST ?? (parsed.AUTH_DISABLED ? '127.0.0.1' : '0.0.0.0'),
+    port,
+    host,
     databaseUrl: parsed.DATABASE_URL,
     redisUrl: parsed.REDIS_URL,
     redisPrefix: parsed.REDIS_PREFIX ?? 'alidade',
@@ -183,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleArg?: strin
     logLevel: parsed.LOG_LEVEL ?? 'log',
     jobBaseEnv: {},
     sandbox: sandboxSettings(parsed, env),
+    publicUrl: publicUrl(parsed.PUBLIC_URL, role, host, port, externalMlflow !== undefined),
+    externalMlflow,
   } satisfies AppConfig);
   config.jobBaseEnv = { PATH: JOB_PATH, ...config.sandbox.envPassthrough, ...config.sandbox.extraEnv };
   return config;
@@ -193,6 +220,38 @@ function trustProxy(value: string | undefined): boolean | number | string {
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
   return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/**
+ * PUBLIC_URL, else (role `all`) the local API: the worker of an `all` process reaches its own listener on loopback.
+ * A `worker` on its own cannot guess where the API is, so it refuses to start without PUBLIC_URL (unless its jobs'
+ * runs go to an external MLflow server and nothing needs Alidade's address).
+ */
+function publicUrl(value: string | undefined, role: Role, host: string, port: number, external: boolean): string | undefined {
+  if (value) return value.replace(/\/+$/, '');
+  if (role === 'all') {
+    const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    return `http://${local.includes(':') ? `[${local}]` : local}:${port}`;
+  }
+  if (role === 'worker' && !external) {
+    throw new ConfigError(
+      'invalid configuration:\n  PUBLIC_URL: required for ALIDADE_ROLE=worker: Alidade\'s base URL as this worker reaches it ' +
+        '(jobs get it as MLFLOW_TRACKING_URI), e.g. PUBLIC_URL=http://api-host:3000; or set MLFLOW_TRACKING_URI for an external MLflow server',
+    );
+  }
+  return undefined;
+}
+
+/** MLFLOW_TRACKING_URI (+ a token, or a username and password) = external MLflow mode. */
+function externalMlflowConfig(parsed: EnvSchema): ExternalMlflowConfig | undefined {
+  const { MLFLOW_TRACKING_URI: uri, MLFLOW_TRACKING_TOKEN: token, MLFLOW_TRACKING_USERNAME: username, MLFLOW_TRACKING_PASSWORD: password } = parsed;
+  const problems: string[] = [];
+  if (!uri && (token || username || password)) problems.push('MLFLOW_TRACKING_TOKEN/USERNAME/PASSWORD: set only with MLFLOW_TRACKING_URI (external MLflow mode)');
+  if (Boolean(username) !== Boolean(password)) problems.push('MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD: set both or neither');
+  if (token && username) problems.push('MLFLOW_TRACKING_TOKEN: set either a token or a username and password, not both');
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (!uri) return undefined;
+  return { uri: uri.replace(/\/+$/, ''), token, username, password };
 }
 
 export const DEFAULT_JOB_WORKDIR = '/var/tmp/alidade-jobs';

@@ -5,7 +5,7 @@ import { ConfigError } from './config';
 import { loadConfigFromEnvironment } from './load-environment';
 
 describe('loadConfigFromEnvironment (.env through @nestjs/config, then loadConfig)', () => {
-  const KEYS = ['PORT', 'LOG_LEVEL', 'MAX_WORKFLOW_BYTES', 'REDIS_PREFIX', 'UPLOAD_TMPDIR', 'ALIDADE_ROLE'];
+  const KEYS = ['PORT', 'LOG_LEVEL', 'MAX_WORKFLOW_BYTES', 'REDIS_PREFIX', 'UPLOAD_TMPDIR', 'ALIDADE_ROLE', 'PUBLIC_URL'];
   let saved: Record<string, string | undefined>;
   let dir: string;
 
@@ -37,6 +37,7 @@ describe('loadConfigFromEnvironment (.env through @nestjs/config, then loadConfi
   });
 
   it('without a .env: the defaults, and the role argument as given', async () => {
+    process.env.PUBLIC_URL = 'http://api:3000'; // a worker on its own must be told where the API is
     const config = await loadConfigFromEnvironment('worker', dir);
     expect(config).toMatchObject({ port: 3000, maxWorkflowBytes: 100 * 1024 * 1024, logLevel: 'log', redisPrefix: 'alidade', role: 'worker' });
   });

@@ -31,8 +31,8 @@ export interface LogLine {
 export class JobLifecycleRepository {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  /** queued → started; null when the job is no longer queued (canceled meanwhile: skip it). */
-  async claim(jobId: string, workerHost: string, mlflowRunId: string): Promise<JobEntity | null> {
+  /** queued → started; null when the job is no longer queued (canceled meanwhile: skip it). No run id: its run could not be made. */
+  async claim(jobId: string, workerHost: string, mlflowRunId: string | null): Promise<JobEntity | null> {
     // UPDATE through query() yields [rows, rowCount].
     const [rows]: [Array<{ id: string }>, number] = await this.ds.query(
       `UPDATE job SET status = 'started', started_at = now(), worker_host = $2, mlflow_run_id = $3, last_modified = now()

@@ -172,14 +172,16 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
     const queue = this.served.get(queueId);
     if (!queue || this.stopping) return;
     try {
-      for (const { id, workerHost } of await this.runnerRepo.findStartedInQueue(queueId)) {
+      for (const { id, workerHost, mlflowRunId } of await this.runnerRepo.findStartedInQueue(queueId)) {
         if (this.runner.isRunning(id)) continue;
         if (workerHost && (await this.redis.client.exists(this.aliveKey(workerHost)))) continue;
         // A live worker holds its job active in Bull (lock renewed); a dead one's lock expired and Bull failed it.
         const held = await queue.getJob(id);
         if (held && (await held.isActive())) continue;
         const { ended } = await this.lifecycle.end(id, { status: 'failed', exitCode: null, failureReason: 'worker lost' }, ['started']);
-        if (ended) this.logger.warn(`[job ${id}] its worker (${workerHost}) is gone: failed as worker lost`);
+        if (!ended) continue;
+        this.logger.warn(`[job ${id}] its worker (${workerHost}) is gone: failed as worker lost`);
+        if (mlflowRunId) await this.runner.closeRun(id, mlflowRunId, 'FAILED');
       }
     } catch (e) {
       this.logger.debug(`worker-lost check of queue ${queueId} skipped: ${errorMessage(e)}`);

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, posix } from 'node:path';
@@ -18,9 +17,17 @@ import { QueuesService } from '../queues/queues.service';
 import { JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
 import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
+import { RunEnd, RunTracker, TrackedRun } from './run-tracker';
+import { ClaimInfo, RunnerRepository } from './runner.repository';
 
 /** How often a running job's row is re-read: the safety net behind the `job-cancel` message. */
 const STATUS_CHECK_MS = 3000;
+
+/** Attempts to close a run at a job's end (a few seconds in all: a tracking store that is down must not hold the job). */
+const CLOSE_ATTEMPTS = 3;
+
+/** The run made at claim: created, or why not (the job then fails with that reason). */
+type ClaimedRun = { tracked: TrackedRun; failure: null } | { tracked: null; failure: string };
 
 /** A job this process is running: what cancel, the status check and shutdown act on. */
 interface RunState {
@@ -58,6 +65,8 @@ export class JobRunner {
     private readonly plugins: TaskPluginsService,
     private readonly sandbox: SandboxService,
     private readonly queues: QueuesService,
+    private readonly runnerRepo: RunnerRepository,
+    private readonly tracker: RunTracker,
   ) {}
 
   isRunning(jobId: string): boolean {
@@ -84,9 +93,9 @@ export class JobRunner {
    * and the dispatcher hands it out again.
    */
   async run(jobId: string): Promise<void> {
-    const mlflowRunId = randomBytes(16).toString('hex');
-    const job = await this.claim(jobId, mlflowRunId);
-    if (!job) return;
+    const claimed = await this.claim(jobId);
+    if (!claimed) return;
+    const { job, run } = claimed;
     const state = this.running.get(jobId)!;
     const watch = setInterval(() => void this.checkStillStarted(jobId), STATUS_CHECK_MS);
     const logs = this.logBatcher(jobId);
@@ -94,21 +103,30 @@ export class JobRunner {
     // What the job's owner reads names the job's files relative to its workflow, never the worker's directories.
     const serverRoots = [join(workdir, 'workflow'), workdir];
     const startedAt = Date.now();
+    let runClosed = !run.tracked;
     let box: JobSandbox | undefined;
     try {
       let outcome: JobOutcome;
-      try {
-        box = await this.sandbox.open(jobId);
-        const prepared = await this.prepare(job, box.dir, mlflowRunId);
-        this.logger.debug(`[job ${jobId}] prepared in ${Date.now() - startedAt} ms`);
-        logs.add('system', `running entry point ${job.entryPoint}: ${withoutServerPaths(prepared.command, serverRoots)}`);
-        outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs, box);
-      } catch (e) {
-        this.logger.warn(`[job ${jobId}] could not start: ${errorMessage(e)}`);
-        outcome = { status: 'failed', exitCode: null, failureReason: withoutServerPaths(errorMessage(e), serverRoots) };
-        logs.add('system', 'could not start the job');
+      if (!run.tracked) {
+        outcome = { status: 'failed', exitCode: null, failureReason: run.failure };
+        logs.add('system', 'could not create the job\'s MLflow run');
+      } else {
+        try {
+          box = await this.sandbox.open(jobId);
+          const prepared = await this.prepare(job, box.dir, run.tracked);
+          this.logger.debug(`[job ${jobId}] prepared in ${Date.now() - startedAt} ms`);
+          logs.add('system', `running entry point ${job.entryPoint}: ${withoutServerPaths(prepared.command, serverRoots)}`);
+          outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs, box);
+        } catch (e) {
+          this.logger.warn(`[job ${jobId}] could not start: ${errorMessage(e)}`);
+          outcome = { status: 'failed', exitCode: null, failureReason: withoutServerPaths(errorMessage(e), serverRoots) };
+          logs.add('system', 'could not start the job');
+        }
       }
       clearInterval(watch);
+      // The run is closed before the job shows ended: whoever sees the job ended reads a closed run.
+      if (run.tracked) await this.closeRun(jobId, run.tracked.runId, runEndFor(outcome, state.stopFor));
+      runClosed = true;
       logs.add('system', describe(outcome));
       // Logs first: whoever follows the logs stops reading when the job has ended.
       await logs.close();
@@ -120,29 +138,73 @@ export class JobRunner {
       this.logger.error(`[job ${jobId}] outcome not recorded: ${errorMessage(e)}`);
     } finally {
       clearInterval(watch);
+      if (!runClosed && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'FAILED');
       this.running.delete(jobId);
       await box?.close();
     }
   }
 
   /**
-   * queued → started, or null (canceled meanwhile). The job counts as running here from before the claim on, so the
-   * worker-lost check never takes our fresh `started` row for an orphan.
+   * Closes a run the job left open and revokes the job's credentials; bounded and never throwing: a tracking store that
+   * fails costs a warning, never the job's outcome. Also called for the jobs of a lost worker.
    */
-  private async claim(jobId: string, mlflowRunId: string): Promise<JobEntity | null> {
+  async closeRun(jobId: string, runId: string, end: RunEnd): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.tracker.finish(jobId, runId, end);
+        return;
+      } catch (e) {
+        if (attempt >= CLOSE_ATTEMPTS || this.stopping) {
+          this.logger.warn(`[job ${jobId}] run ${runId} not closed (${end}): ${errorMessage(e)}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 300 * 2 ** attempt));
+      }
+    }
+  }
+
+  /**
+   * queued → started with the job's run created first (so `mlflowRunId` names a run from the moment the job shows
+   * started), or null (canceled meanwhile). A run that cannot be created still claims the job, which then fails with
+   * the reason. The job counts as running here from before the claim on, so the worker-lost check never takes our
+   * fresh `started` row for an orphan.
+   */
+  private async claim(jobId: string): Promise<{ job: JobEntity; run: ClaimedRun } | null> {
     this.running.set(jobId, { stopFor: null });
     let job: JobEntity | null = null;
+    let run: ClaimedRun = { tracked: null, failure: 'not claimed' };
     try {
-      job = await this.lifecycle.claim(jobId, this.workerHost, mlflowRunId);
+      const info = await this.runnerRepo.findForClaim(jobId);
+      if (info?.status === 'queued') {
+        run = await this.startRun(jobId, info);
+        try {
+          job = await this.lifecycle.claim(jobId, this.workerHost, run.tracked?.runId ?? null);
+        } finally {
+          // Canceled between the read and the claim (or the claim failed): the run has no job to follow it.
+          if (!job && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'KILLED');
+        }
+      }
     } finally {
       if (!job) this.running.delete(jobId);
     }
-    this.logger.log(job ? `[job ${jobId}] started: run id ${mlflowRunId}` : `[job ${jobId}] not queued any more (canceled?): skipped`);
-    return job;
+    if (!job) this.logger.log(`[job ${jobId}] not queued any more (canceled?): skipped`);
+    else if (run.tracked) this.logger.log(`[job ${jobId}] started: run id ${run.tracked.runId}`);
+    else this.logger.warn(`[job ${jobId}] started without a run: ${run.failure}`);
+    return job ? { job, run } : null;
+  }
+
+  private async startRun(jobId: string, info: ClaimInfo): Promise<ClaimedRun> {
+    try {
+      const tracked = await this.tracker.start({ jobId, ...info, startTime: Date.now() });
+      return { tracked, failure: null };
+    } catch (e) {
+      this.logger.warn(`[job ${jobId}] run not created (${this.tracker.description}): ${errorMessage(e)}`);
+      return { tracked: null, failure: `could not create the job's MLflow run: ${errorMessage(e)}` };
+    }
   }
 
   /** In the fresh job directory: archive unpacked into `workflow/`, entry point resolved, plugins written into `plugins/`. */
-  private async prepare(job: JobEntity, workdir: string, mlflowRunId: string): Promise<PreparedJob> {
+  private async prepare(job: JobEntity, workdir: string, run: TrackedRun): Promise<PreparedJob> {
     const workflowDir = join(workdir, 'workflow');
     const pluginDir = join(workdir, 'plugins');
     await mkdir(workflowDir, { recursive: true });
@@ -173,8 +235,8 @@ export class JobRunner {
     // environment or secrets; the sandbox adds HOME (the job directory).
     const env: Record<string, string> = {
       ...this.config.jobBaseEnv,
-      MLFLOW_RUN_ID: mlflowRunId,
-      MLFLOW_EXPERIMENT_ID: String(job.experimentId),
+      // MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN (or the external server's credentials), MLFLOW_RUN_ID, MLFLOW_EXPERIMENT_ID
+      ...run.env,
       DIOPTRA_JOB_ID: job.id,
       DIOPTRA_PLUGIN_DIR: pluginDir,
       PYTHONPATH: pluginDir,
@@ -198,6 +260,8 @@ export class JobRunner {
     // A cancel that arrived while the process was being spawned.
     if (state.stopFor) proc.stop(state.stopFor);
     const result = await proc.done;
+    // The timeout is the process's own stop: remember it, as cancel is, for the run's end.
+    if (result.stoppedFor) state.stopFor ??= result.stoppedFor;
     if (result.stoppedFor) return this.stoppedOutcome(job, result.stoppedFor);
     // A limit the sandbox enforced says which one, not just the exit code it caused.
     if (result.limit && (result.exitCode !== 0 || result.limitFatal)) return { status: 'failed', exitCode: result.exitCode, failureReason: result.limit };
@@ -252,6 +316,13 @@ export class JobRunner {
       },
     });
   }
+}
+
+/** How the run mirrors the job's end (reference §12): cancel and timeout are KILLED, a non-zero exit or a lost worker FAILED. */
+function runEndFor(outcome: JobOutcome, stopFor: StopReason | null): RunEnd {
+  if (outcome.status === 'finished') return 'FINISHED';
+  if (outcome.status === 'canceled' || stopFor === 'cancel' || stopFor === 'timeout') return 'KILLED';
+  return 'FAILED';
 }
 
 function describe(outcome: JobOutcome): string {

@@ -111,7 +111,7 @@ export async function spawnApi(env: Record<string, string>): Promise<ApiProc> {
 
 /** `node dist/main.js worker`; resolves once it serves the queue `queueId`. */
 export async function spawnWorker(env: Record<string, string>, queueId: number): Promise<Proc> {
-  const p = track(spawn(process.execPath, [DIST_MAIN, 'worker'], { env: { ...env, LOG_LEVEL: 'log' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const p = track(spawn(process.execPath, [DIST_MAIN, 'worker'], { env: { PUBLIC_URL: 'http://127.0.0.1:9', ...env, LOG_LEVEL: 'log' }, stdio: ['ignore', 'pipe', 'pipe'] }));
   await waitFor(`the worker to serve queue ${queueId}`, async () => p.output().includes(`serving queue ${queueId}`), 60_000).catch((e) => {
     p.child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${p.output().slice(-3000)}`);

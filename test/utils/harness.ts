@@ -2,6 +2,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
+import { AddressInfo, createServer } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
@@ -57,14 +58,17 @@ export interface TestApp {
 }
 
 /** Boots the app with the given role ('api' unless the test needs an in-process worker). */
-export async function startApp(options: { role?: Role; env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestApp> {
+export async function startApp(options: { role?: Role; env?: Record<string, string>; databaseUrl?: string; listen?: boolean } = {}): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createDatabase());
-  const e = testEnv(databaseUrl, options.env);
+  // Jobs that talk to the MLflow face need a real port: the in-process worker gives them http://127.0.0.1:<PORT>.
+  const port = options.listen ? await freePort() : undefined;
+  const e = testEnv(databaseUrl, { ...(port ? { PORT: String(port) } : {}), ...options.env });
   const config = loadConfig(e);
   config.role = options.role ?? 'api';
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRole(config.role, config)] }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
   await configureApp(app);
+  if (port) await app.listen(port, '127.0.0.1');
   const server = app.getHttpServer();
   return {
     app,
@@ -74,6 +78,18 @@ export async function startApp(options: { role?: Role; env?: Record<string, stri
     http: () => request(server),
     close: () => app.close(),
   };
+}
+
+/** A TCP port free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 export async function login(t: TestApp, username: string, password: string): Promise<string> {
