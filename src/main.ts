@@ -4,7 +4,9 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app/app.module';
 import { configureApp } from './app/configure-app';
 import { resolveLocalRedis } from './app/embedded-redis';
-import { AppConfig, ConfigError, ensureDataDir, ensureJwtSecret, loadConfig, ROLES, Role } from './config/config';
+import { sweepStaleSpools } from './common/upload-spool';
+import { AppConfig, ConfigError, ensureDataDir, ensureJwtSecret, ROLES, Role } from './config/config';
+import { loadConfigFromEnvironment } from './config/load-environment';
 import { EmbeddedService, startEmbeddedPostgres } from './database/embedded-postgres';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -29,7 +31,8 @@ async function main(): Promise<void> {
   if (roleArg !== undefined && !ROLES.includes(roleArg as Role)) {
     throw new ConfigError(`unknown role "${roleArg}": use one of ${ROLES.join(', ')}`);
   }
-  const config = loadConfig(undefined, roleArg);
+  // `.env` in the working directory, then the real environment over it, validated by loadConfig.
+  const config = await loadConfigFromEnvironment(roleArg);
   ensureDataDir(config);
   ensureJwtSecret(config);
   const logLevels = LEVELS.slice(0, LEVELS.indexOf(config.logLevel as LogLevel) + 1);
@@ -41,6 +44,10 @@ async function main(): Promise<void> {
   };
   try {
     await startInfrastructure(config, stops);
+    if (config.role !== 'worker') {
+      const swept = await sweepStaleSpools(config.uploadTmpdir);
+      if (swept > 0) logger.warn(`removed ${swept} upload spool director${swept === 1 ? 'y' : 'ies'} left by an earlier process`);
+    }
     if (config.authDisabled) {
       logger.warn(
         `AUTH_DISABLED=true: every request acts as the bootstrap admin. Use only on a closed lab network. Listening on ${config.host}` +

@@ -215,6 +215,23 @@ describe('MLflow face', () => {
       expect((await post('runs/create', { experiment_id: String(experimentId) }, bob.token)).status).toBe(403);
     });
 
+    it('experiments/search pages with tokens, filters by name, and includes Default', async () => {
+      const names: string[] = [];
+      let token: string | undefined;
+      do {
+        const res = await post('experiments/search', { max_results: 2, ...(token ? { page_token: token } : {}) });
+        expect(res.status).toBe(200);
+        names.push(...res.body.experiments.map((e: { name: string }) => e.name));
+        token = res.body.next_page_token;
+      } while (token);
+      expect(names[0]).toBe('Default');
+      expect(names).toEqual(expect.arrayContaining(['face-errors']));
+      expect(new Set(names).size).toBe(names.length);
+      const like = await get("experiments/search?filter=name%20LIKE%20'face-%25'");
+      expect(like.body.experiments.map((e: { name: string }) => e.name)).toEqual(['face-errors']);
+      expect((await post('experiments/search', { filter: "tags.x = 'y'" })).status).toBe(400);
+    });
+
     it('runs/delete hides a run from search and refuses writes; restore brings it back', async () => {
       const r = (await post('runs/create', { experiment_id: String(experimentId), run_name: 'doomed' })).body.run.info.run_id;
       expect((await post('runs/delete', { run_id: r })).status).toBe(200);
@@ -241,6 +258,20 @@ describe('MLflow face', () => {
       expect(missing.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
       const other = await t.http().put(`/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/x.txt`).set(bearer(bob.token)).send('x');
       expect(other.status).toBe(403);
+      const base = `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts`;
+      expect((await t.http().put(`${base}/tmp/a.txt`).set(bearer(alice.token)).send('a')).status).toBe(200);
+      expect((await t.http().put(`${base}/tmp/a.txt`).set(bearer(alice.token)).set('Content-Type', 'application/json').send('{"b": 2}')).status).toBe(200);
+      const overwritten = await t.http().get(`${base}/tmp/a.txt`).set(bearer(bob.token)).buffer(true).parse((res, cb) => {
+        let data = '';
+        res.on('data', (c: Buffer) => (data += c.toString()));
+        res.on('end', () => cb(null, data));
+      });
+      expect(overwritten.body).toBe('{"b": 2}');
+      expect((await t.http().delete(`${base}/tmp`).set(bearer(bob.token))).status).toBe(403);
+      expect((await t.http().delete(`${base}/tmp`).set(bearer(alice.token))).status).toBe(200);
+      expect((await t.http().get(`${base}/tmp/a.txt`).set(bearer(alice.token))).status).toBe(404);
+      const wrongExperiment = await t.http().put(`/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts/x.txt`).set(bearer(alice.token)).send('x');
+      expect(wrongExperiment.status).toBe(404);
     });
 
     it('streams a large artifact up and down with bounded memory', async () => {

@@ -121,7 +121,7 @@ describe('big workflow uploads and downloads', () => {
     pg = new Client({ connectionString: t.databaseUrl });
     await pg.connect();
     // Incompressible padding, so the archive is as big on the wire as on disk.
-    archive = makeTarGz({ MLproject: 'name: big\nentry_points:\n  main:\n    command: "true"\n', 'padding.bin': randomBytes(30 * MiB) });
+    archive = makeTarGz({ MLproject: 'name: big\nentry_points:\n  main:\n    command: "true"\n', 'padding.bin': randomBytes(24 * MiB) });
   }, 60_000);
 
   afterAll(async () => {
@@ -130,7 +130,7 @@ describe('big workflow uploads and downloads', () => {
     if (spool) rmSync(spool, { recursive: true, force: true });
   });
 
-  it('four 30 MiB uploads at once, then four downloads at once: byte-exact, with no whole archive held', async () => {
+  it('four 24 MiB uploads at once, then four downloads at once: byte-exact, with no whole archive held', async () => {
     // Warm-up: code loaded on first use and the connection pool are not what is measured.
     const warm = await upload(url, token, archive);
     expect(warm.status).toBe(201);
@@ -138,12 +138,12 @@ describe('big workflow uploads and downloads', () => {
     const base = retained();
     const peaks = { upload: 0, download: 0 };
     let phase: keyof typeof peaks = 'upload';
-    // A full collection per sample is costly (a few hundred ms here): sample twice a second.
+    // A full collection per sample is costly (a few hundred ms on a loaded machine): sample once a second.
     let samples = 0;
     const sampler = setInterval(() => {
       peaks[phase] = Math.max(peaks[phase], retained() - base);
       samples++;
-    }, 500);
+    }, 1000);
     let got: Array<Awaited<ReturnType<typeof download>>>;
     try {
       const sent = await Promise.all([0, 1, 2, 3].map(() => upload(url, token, archive)));
@@ -154,13 +154,13 @@ describe('big workflow uploads and downloads', () => {
       clearInterval(sampler);
     }
     for (const g of got) expect(g).toEqual({ status: 200, size: archive.length, sha256: sha(archive), length: String(archive.length) });
-    expect(samples).toBeGreaterThan(4);
-    // Holding the archives would retain 4 × 30 MiB or more at some point; streamed, what is in flight is a few MiB each.
-    expect(peaks.upload).toBeLessThan(64 * MiB);
-    expect(peaks.download).toBeLessThan(64 * MiB);
+    expect(samples).toBeGreaterThan(2);
+    // Holding the archives would retain 4 × 24 MiB or more at some point; streamed, what is in flight is a few MiB each.
+    expect(peaks.upload).toBeLessThan(48 * MiB);
+    expect(peaks.download).toBeLessThan(48 * MiB);
     await waitFor('the spool directories to be removed', () => spooled().length === 0, 3000);
     expect((await counts()).chunks).toBe(5 * Math.ceil(archive.length / MiB));
-  }, 180_000);
+  }, 300_000);
 
   it('spools an upload in progress in a 0700 directory of its own; a cut-off upload leaves no file and no row', async () => {
     const before = await counts();
@@ -174,7 +174,7 @@ describe('big workflow uploads and downloads', () => {
           if (dirs.length !== 1) return false;
           const files = readdirSync(join(spool, dirs[0]));
           return files.length === 1 && statSync(join(spool, dirs[0], files[0])).size > 8 * MiB;
-        });
+        }, 60_000);
         const dir = join(spool, spooled()[0]);
         seen = { entries: spooled().length, mode: statSync(dir).mode & 0o777, bytes: statSync(join(dir, readdirSync(dir)[0])).size };
       },
@@ -184,7 +184,7 @@ describe('big workflow uploads and downloads', () => {
     await waitFor('the spool directory to be removed', () => spooled().length === 0);
     await new Promise((r) => setTimeout(r, 500)); // anything still done with the partial body would be written by now
     expect(await counts()).toEqual(before);
-  });
+  }, 120_000);
 
   it('several cut-off uploads at once, at different points, leave nothing either; the app still accepts one after', async () => {
     const before = await counts();
@@ -196,16 +196,16 @@ describe('big workflow uploads and downloads', () => {
     expect((await upload(url, token, archive)).status).toBe(201);
     // Removed once the reply is settled (asynchronously, just after it is sent).
     await waitFor('the spool directory of the accepted upload to be removed', () => spooled().length === 0, 3000);
-  });
+  }, 120_000);
 
   it('an upload over MAX_WORKFLOW_BYTES is 413 naming the limit, and its spooled part is removed', async () => {
     const before = await counts();
-    const big = Buffer.concat([archive, randomBytes(11 * MiB)]);
+    const big = Buffer.concat([archive, randomBytes(17 * MiB)]);
     const sent = await upload(url, token, big);
     expect(sent.status).toBe(413);
     expect(JSON.parse(sent.body)).toMatchObject({ statusCode: 413, code: 'PAYLOAD_TOO_LARGE' });
     expect(JSON.parse(sent.body).message).toContain(String(40 * MiB));
     await waitFor('the spool directory to be removed', () => spooled().length === 0, 3000);
     expect(await counts()).toEqual(before);
-  });
+  }, 120_000);
 });

@@ -5,7 +5,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import multer from 'multer';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finalize, Observable } from 'rxjs';
 
@@ -47,4 +47,27 @@ export async function withUploadSpool(
     throw e;
   }
   return handled.pipe(finalize(() => void remove()));
+}
+
+/**
+ * Removes spool directories left by a process that died mid-request (a kill, a crash): those older than `maxAgeMs`.
+ * Age, not ownership, decides, so API processes sharing UPLOAD_TMPDIR never remove each other's live uploads.
+ */
+export async function sweepStaleSpools(baseDir: string, maxAgeMs = 24 * 3600 * 1000): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(baseDir);
+  } catch {
+    return 0; // nothing spooled yet
+  }
+  let removed = 0;
+  for (const name of names.filter((n) => n.startsWith('upload-'))) {
+    const dir = join(baseDir, name);
+    const info = await stat(dir).catch(() => null);
+    if (info?.isDirectory() && Date.now() - info.mtimeMs > maxAgeMs) {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      removed++;
+    }
+  }
+  return removed;
 }

@@ -1,4 +1,5 @@
-// Owns the process configuration: the only module that reads process.env. Everything else injects AppConfig.
+// Owns the process configuration: the only module that reads process.env (with load-environment.ts, which adds .env).
+// Everything else injects AppConfig.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -25,7 +26,7 @@ const DEFAULT_PASSTHROUGH = 'CUDA_VISIBLE_DEVICES,NVIDIA_VISIBLE_DEVICES,OMP_NUM
 const GiB = 1024 * 1024 * 1024;
 
 /** The environment as validated at boot. Field names are the variable names. */
-class EnvSchema {
+export class EnvSchema {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
   @IsOptional() @IsString() HOST?: string;
   @IsOptional() @IsIn(ROLES) ALIDADE_ROLE?: Role;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +50,9 @@ export class UidPool {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || retried) return false;
       if (!this.holderGone(uid)) return false;
+      // Its worker died; in uid mode a job's setsid child may have outlived it. Nothing of the old job may share the
+      // uid with the next one.
+      killAllOf(uid);
       this.release(uid);
       return this.tryLock(uid, true);
     }
@@ -68,5 +72,14 @@ export class UidPool {
     } catch (e) {
       return (e as NodeJS.ErrnoException).code === 'ESRCH';
     }
+  }
+}
+
+/** SIGKILL to every process of the uid (kill -1 as that uid reaches exactly those). */
+function killAllOf(uid: number): void {
+  try {
+    execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', 'kill', '-KILL', '-1'], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } });
+  } catch {
+    // no process left (kill exits 1), or setpriv missing: nothing to do
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AuthUser, CurrentUser, MlflowAuth } from '../common/auth-user';
@@ -31,6 +31,7 @@ export class MlflowArtifactsController {
   constructor(private readonly artifacts: RunArtifactsService) {}
 
   @Get('artifacts')
+  @ApiQuery({ name: 'path', required: false, type: String, description: '<experiment>/<run>/artifacts[/<dir>]' })
   @ApiOperation({ summary: 'List the direct children of ?path= (a file or unknown path → {}).' })
   @ApiOkResponse(anyBody)
   async list(@CurrentUser() actor: AuthUser, @Query() q: Record<string, unknown>): Promise<Record<string, unknown>> {

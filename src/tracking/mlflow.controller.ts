@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, MlflowAuth } from '../common/auth-user';
 import { asMessage, keyValues, Message, optInt64, optString, parseDouble, reqString, runIdOf, stringList } from './mlflow-wire';
 import {
@@ -86,6 +86,7 @@ export class MlflowController {
   constructor(private readonly tracking: TrackingService) {}
 
   @Get('experiments/get-by-name')
+  @ApiQuery({ name: 'experiment_name', required: true, type: String })
   @ApiOperation({ summary: 'experiments/get-by-name: {experiment}; unknown → 404 RESOURCE_DOES_NOT_EXIST.' })
   @ApiOkResponse(anyBody)
   async getExperimentByName(@CurrentUser() actor: AuthUser, @Query() q: Json): Promise<Json> {
@@ -93,6 +94,7 @@ export class MlflowController {
   }
 
   @Get('experiments/get')
+  @ApiQuery({ name: 'experiment_id', required: true, type: String })
   @ApiOperation({ summary: 'experiments/get: {experiment}; unknown → 404.' })
   @ApiOkResponse(anyBody)
   async getExperiment(@CurrentUser() actor: AuthUser, @Query() q: Json): Promise<Json> {
@@ -113,6 +115,10 @@ export class MlflowController {
   }
 
   @Get('experiments/search')
+  @ApiQuery({ name: 'max_results', required: false, type: String })
+  @ApiQuery({ name: 'page_token', required: false, type: String })
+  @ApiQuery({ name: 'filter', required: false, type: String })
+  @ApiQuery({ name: 'view_type', required: false, type: String })
   @ApiOperation({ summary: 'experiments/search (GET form).' })
   @ApiOkResponse(anyBody)
   searchExperimentsGet(@CurrentUser() actor: AuthUser, @Query() q: Json): Promise<Json> {
@@ -169,6 +175,8 @@ export class MlflowController {
   }
 
   @Get('runs/get')
+  @ApiQuery({ name: 'run_id', required: false, type: String })
+  @ApiQuery({ name: 'run_uuid', required: false, type: String })
   @ApiOperation({ summary: 'runs/get?run_id= (or run_uuid=) → {run} with the latest metrics, params and tags.' })
   @ApiOkResponse(anyBody)
   async getRun(@CurrentUser() actor: AuthUser, @Query() q: Json): Promise<Json> {
@@ -279,6 +287,11 @@ export class MlflowController {
   }
 
   @Get('metrics/get-history')
+  @ApiQuery({ name: 'run_id', required: false, type: String })
+  @ApiQuery({ name: 'run_uuid', required: false, type: String })
+  @ApiQuery({ name: 'metric_key', required: true, type: String })
+  @ApiQuery({ name: 'max_results', required: false, type: String })
+  @ApiQuery({ name: 'page_token', required: false, type: String })
   @ApiOperation({ summary: 'metrics/get-history: every point in (timestamp, step, value) order, 25000 a page.' })
   @ApiOkResponse(anyBody)
   async metricHistory(@CurrentUser() actor: AuthUser, @Query() q: Json): Promise<Json> {
