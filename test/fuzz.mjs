@@ -11,7 +11,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,21 +18,12 @@ import pg from 'pg';
 import globalSetup from './global-setup.mjs';
 import globalTeardown from './global-teardown.mjs';
 import { ensureVenv, SCHEMATHESIS } from './python-env.mjs';
+import { freePort } from './free-port.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ADMIN_PASSWORD = 'fuzz-admin-password-1';
 const EXCLUDED = ['Auth_logout', 'Users_changePassword', 'Users_patch', 'Tokens_revoke'];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForHealth(url, child) {
   for (let i = 0; i < 300; i++) {
