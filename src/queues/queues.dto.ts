@@ -41,10 +41,8 @@ export class QueuesPageDto {
   @ApiProperty({ type: PaginationDto }) pagination: PaginationDto;
 }
 
-export class CreateQueueDto {
-  /** Slugified as Dioptra does; 1–255 characters after that. */
-  @IsString() @MaxLength(4096) name: string;
-  @IsOptional() @IsString() @MaxLength(65536) description?: string;
+/** The queue's job-sandbox choices, the same on create and patch (admins only, as every queue write). */
+class QueueSandboxChoicesDto {
   /** Admin: the job sandbox's network on this queue, `none` or `host`; `default` = the worker's JOB_NETWORK (shown as null). */
   @ApiPropertyOptional({ enum: NETWORK_INPUTS })
   @IsOptional()
@@ -54,17 +52,16 @@ export class CreateQueueDto {
   @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
 
-export class PatchQueueDto {
+export class CreateQueueDto extends QueueSandboxChoicesDto {
+  /** Slugified as Dioptra does; 1–255 characters after that. */
+  @IsString() @MaxLength(4096) name: string;
+  @IsOptional() @IsString() @MaxLength(65536) description?: string;
+}
+
+export class PatchQueueDto extends QueueSandboxChoicesDto {
   /** New name, slugified. */
   @IsOptional() @IsString() @MaxLength(4096) name?: string;
   @IsOptional() @IsString() @MaxLength(65536) description?: string;
-  /** Admin: the job sandbox's network on this queue, `none` or `host`; `default` = the worker's JOB_NETWORK (shown as null). */
-  @ApiPropertyOptional({ enum: NETWORK_INPUTS })
-  @IsOptional()
-  @IsIn(NETWORK_INPUTS)
-  network?: 'none' | 'host' | 'default';
-  /** Admin: device paths under /dev bound into this queue's job sandboxes; `*` matches within a name (`/dev/nvidia*`). */
-  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Matches(DEVICE, { each: true, message: 'each device must be a path under /dev/ (letters, digits, _ . - * /)' }) devices?: string[];
 }
 
 export class QueuesQueryDto extends PageQueryDto {
