@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '../common/auth-user';
 import { ValidationFailedError } from '../common/errors/domain-error';
@@ -22,6 +22,7 @@ export class DioptraJobController {
   /** J1: every job, in insertion order — streamed, so memory does not grow with the number of jobs. */
   @Get()
   @ApiOkResponse({ type: [DioptraJobDto] })
+  @ApiHeader({ name: 'x-fields', required: false, description: 'Dioptra\'s field mask, e.g. `{jobId,status}`: only those fields of each job' })
   async list(@Res() res: Response, @Headers('x-fields') fields?: string): Promise<void> {
     // @Res() bypasses interceptors: apply the X-Fields mask here, and refuse a bad one before anything is sent.
     const mask = fieldMask(fields);
