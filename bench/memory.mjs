@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../test/free-port.mjs';
+import { rssMb, withRssPeak } from './rss.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUN = randomBytes(3).toString('hex');
@@ -25,22 +26,7 @@ const log = (msg) => process.stderr.write(`[bench:memory +${((Date.now() - start
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 
-function rssMb(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m[1]) / 1024;
-}
 
-/** Samples the RSS of `pid` every 20 ms while `fn` runs. */
-async function withRssPeak(pid, fn) {
-  let peak = rssMb(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
-  try {
-    const result = await fn();
-    return { result, peak: Math.max(peak, rssMb(pid)) };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** A tar.gz of an MLproject and `mib` MiB of incompressible padding, written to `dir`; returns its path and sha256. */
 function makeWorkflow(dir, mib) {
@@ -165,7 +151,7 @@ export async function runMemoryBench() {
     const idleUp = rssMb(api.pid);
     log(`idle RSS ${idleUp.toFixed(0)} MB (cold ${cold.toFixed(0)} MB); ${PARALLEL} uploads of ${(file.size / MiB).toFixed(1)} MiB at once`);
     const t0 = performance.now();
-    const up = await withRssPeak(api.pid, () => Promise.all(Array.from({ length: PARALLEL }, () => upload(base, token, fields, file))));
+    const up = await withRssPeak(api.pid, () => Promise.all(Array.from({ length: PARALLEL }, () => upload(base, token, fields, file))), 20);
     const upSeconds = (performance.now() - t0) / 1000;
 
     await download(base, token, up.result[0].id);
@@ -173,7 +159,7 @@ export async function runMemoryBench() {
     const idleDown = rssMb(api.pid);
     log(`idle RSS ${idleDown.toFixed(0)} MB; ${PARALLEL} downloads at once`);
     const t1 = performance.now();
-    const down = await withRssPeak(api.pid, () => Promise.all(up.result.map((job) => download(base, token, job.id))));
+    const down = await withRssPeak(api.pid, () => Promise.all(up.result.map((job) => download(base, token, job.id))), 20);
     const downSeconds = (performance.now() - t1) / 1000;
     const exact = down.result.every((d) => d.size === file.size && d.sha256 === file.sha256);
     if (!exact) throw new Error(`a download differs from the upload: ${JSON.stringify(down.result)}`);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { benchMlflowFace } from './mlflow-face.mjs';
 import { freePort } from '../test/free-port.mjs';
+import { rssMb, withRssPeak } from './rss.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUN = randomBytes(3).toString('hex');
@@ -53,26 +54,7 @@ async function waitHttp(url, deadlineMs = 60_000) {
   throw new Error(`${url} did not answer within ${deadlineMs} ms`);
 }
 
-function rssMb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
-/** Samples a process's RSS every 50 ms while `fn` runs; returns fn's result and the peak. */
-async function withRssPeak(pid, fn) {
-  let peak = rssMb(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
-  try {
-    const result = await fn();
-    return { result, peak: Math.max(peak, rssMb(pid)) };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 function cannon(opts) {
   return new Promise((resolve, reject) => {
