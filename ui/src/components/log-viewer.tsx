@@ -39,6 +39,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
   const [scrollTop, setScrollTop] = useState(0);
   const [streaming, setStreaming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
   const [seenAtPause, setSeenAtPause] = useState(0);
   const [search, setSearch] = useState('');
   const [match, setMatch] = useState<{ list: number[]; at: number }>({ list: [], at: -1 });
@@ -67,6 +68,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
         const tail = await api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=-${compact ? 200 : TAIL}&limit=${compact ? 200 : TAIL}`, { signal: ctrl.signal });
         first.current = tail.pagination.startIndex;
         ring.push(tail.logs);
+        setLoaded(true);
         schedulePaint();
       } catch (e) {
         if (!ctrl.signal.aborted) setError((e as Error).message);
@@ -297,7 +299,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
         <div class="log-space" style={{ height: `${total * ROW}px` }}>
           {rows}
         </div>
-        {total === 0 && <p class="muted empty">{terminal ? 'This job wrote no log lines.' : 'No log lines yet.'}</p>}
+        {total === 0 && <p class="muted empty">{!loaded ? 'Loading the log…' : terminal ? 'This job wrote no log lines.' : 'No log lines yet.'}</p>}
       </div>
     </div>
   );

@@ -90,7 +90,7 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
   };
 
   const onKey = (e: KeyboardEvent) => {
-    if ((e.target as HTMLElement).closest('input, select, button')) return;
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || (e.target as HTMLElement).closest('input, select, button, textarea, dialog, [role=log]')) return;
     const move = (to: number) => {
       e.preventDefault();
       const c = Math.max(0, Math.min(jobs.length - 1, to));
@@ -133,13 +133,22 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
       refreshAll('/api/v1/jobs');
     });
 
+  // The page's keys work wherever the focus is (outside fields): j/k, x, Enter, Home/End, PageUp/PageDown.
+  const keyRef = useRef(onKey);
+  keyRef.current = onKey;
+  useEffect(() => {
+    const l = (e: KeyboardEvent) => keyRef.current(e);
+    document.addEventListener('keydown', l);
+    return () => document.removeEventListener('keydown', l);
+  }, []);
+
   const onFind = (e: Event) => {
     e.preventDefault();
     if (isUuid(find)) navigate(`/ui/jobs/${find.trim().toLowerCase()}`);
   };
 
   return (
-    <div class="jobs" onKeyDown={onKey}>
+    <div class="jobs">
       <form class="filters" onSubmit={onFind} aria-label="Job filters">
         <fieldset class="statuses">
           <legend>Status</legend>
