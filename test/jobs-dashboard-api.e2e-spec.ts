@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { JobLifecycleRepository } from '../src/jobs/job-lifecycle.repository';
+import { TrackingService } from '../src/tracking/tracking.service';
 import { makeTarGz, makeZip } from './utils/archives';
 import { ADMIN_PASSWORD, bearer, createUser, login, startApp, TestApp } from './utils/harness';
 import { createExperimentAndQueue, dioptraShapedTarGz, WORKFLOW_FILES, workflowTarGz } from './utils/jobs-fixtures';
@@ -292,5 +293,113 @@ describe('v1 dashboard additions', () => {
       expect(other.body.message).toMatch(/unexpected file field 'archive'/);
       expect((await t.http().post('/api/v1/workflows/inspect').attach('workflow', workflowTarGz(), 'w.tar.gz')).status).toBe(401);
     });
+  });
+
+  describe('metrics list and bucketed series', () => {
+    let jobId: string;
+    let runId: string;
+    let noRun: string;
+    const logBatch = (metrics: Array<{ key: string; value: number | string; timestamp: number; step: number }>) =>
+      t.http().post('/api/2.0/mlflow/runs/log-batch').set(bearer(alice)).send({ run_id: runId, metrics }).expect(200);
+
+    beforeAll(async () => {
+      const job = (await submit(alice, base)).body.job;
+      jobId = job.id;
+      runId = randomUUID().replace(/-/g, '');
+      await lifecycle().claim(jobId, 'test-host', runId);
+      const owner = (await pg.query(`SELECT owner_id FROM job WHERE id = $1`, [jobId])).rows[0].owner_id;
+      await t.app.get(TrackingService).startJobRun({ runId, experimentId, ownerId: owner, runName: jobId, tags: { 'alidade.jobId': jobId } });
+      await logBatch([
+        ...Array.from({ length: 10 }, (_, i) => ({ key: 'acc', value: 0.5 + i / 20, timestamp: 1000 + i, step: i })),
+        { key: 'train/loss', value: 2, timestamp: 2000, step: 0 },
+        { key: 'train/loss', value: 'NaN', timestamp: 2001, step: 1 },
+        { key: 'train/loss', value: 'Infinity', timestamp: 2002, step: 2 },
+        { key: 'Zeta', value: '-Infinity', timestamp: 3000, step: 7 },
+      ]);
+      noRun = (await submit(alice, base)).body.job.id;
+    });
+
+    it('GET /jobs/{id}/metrics: every key with its latest point and point count, sorted by key', async () => {
+      const res = await t.http().get(`/api/v1/jobs/${jobId}/metrics`).set(bearer(bob));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        metrics: [
+          { key: 'Zeta', latest: { value: '-Infinity', step: 7, timestamp: 3000 }, count: 1 },
+          { key: 'acc', latest: { value: 0.95, step: 9, timestamp: 1009 }, count: 10 },
+          { key: 'train/loss', latest: { value: 'Infinity', step: 2, timestamp: 2002 }, count: 3 },
+        ],
+      });
+    });
+
+    it('404s as /run does: a job without a run, an unknown job', async () => {
+      for (const path of [`/api/v1/jobs/${noRun}/metrics`, `/api/v1/jobs/${noRun}/series/acc`]) {
+        const res = await t.http().get(path).set(bearer(bob));
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual((await t.http().get(`/api/v1/jobs/${noRun}/run`).set(bearer(bob))).body);
+      }
+      expect((await t.http().get(`/api/v1/jobs/${randomUUID()}/metrics`).set(bearer(bob))).body.code).toBe('JOB_NOT_FOUND');
+      expect((await t.http().get(`/api/v1/jobs/${randomUUID()}/series/acc`).set(bearer(bob))).body.code).toBe('JOB_NOT_FOUND');
+    });
+
+    it('GET /jobs/{id}/series/{key}: columns in step order, NaN and Infinity as strings, a key with /, afterStep', async () => {
+      const loss = await t.http().get(`/api/v1/jobs/${jobId}/series/train/loss`).set(bearer(bob));
+      expect(loss.status).toBe(200);
+      expect(loss.body).toEqual({ key: 'train/loss', steps: [0, 1, 2], values: [2, 'NaN', 'Infinity'], timestamps: [2000, 2001, 2002], total: 3, bucketed: false });
+      const after = await t.http().get(`/api/v1/jobs/${jobId}/series/acc?afterStep=6`).set(bearer(bob));
+      expect(after.body).toMatchObject({ key: 'acc', steps: [7, 8, 9], total: 3, bucketed: false });
+      expect((await t.http().get(`/api/v1/jobs/${jobId}/series/acc?afterStep=-3`).set(bearer(bob))).body.total).toBe(10);
+      expect((await t.http().get(`/api/v1/jobs/${jobId}/series/acc?afterStep=9`).set(bearer(bob))).body).toEqual({ key: 'acc', steps: [], values: [], timestamps: [], total: 0, bucketed: false });
+      expect((await t.http().get(`/api/v1/jobs/${jobId}/series/nope`).set(bearer(bob))).body).toEqual({ key: 'nope', steps: [], values: [], timestamps: [], total: 0, bucketed: false });
+      // The paged history of API.md is unchanged beside it.
+      const paged = await t.http().get(`/api/v1/jobs/${jobId}/metrics/acc?limit=2`).set(bearer(bob));
+      expect(paged.body.points).toEqual([{ step: 0, value: 0.5, timestamp: 1000 }, { step: 1, value: 0.55, timestamp: 1001 }]);
+    });
+
+    it('past maxPoints, min/max buckets: at most maxPoints points, in step order, every spike kept', async () => {
+      // 5000 points of a smooth curve with two spikes and a NaN, written in SQL (the face's batches hold 1000).
+      await pg.query(
+        `INSERT INTO run_metric (run_id, key, value, timestamp, step)
+         SELECT $1, 'wave', CASE s WHEN 1234 THEN 1e6 WHEN 3210 THEN -1e6 WHEN 4000 THEN 'NaN'::float8 ELSE sin(s / 100.0) END, 10000 + s, s
+           FROM generate_series(0, 4999) s`,
+        [runId],
+      );
+      const res = await t.http().get(`/api/v1/jobs/${jobId}/series/wave?maxPoints=50`).set(bearer(bob));
+      expect(res.status).toBe(200);
+      const { steps, values, timestamps, total, bucketed } = res.body as { steps: number[]; values: Array<number | string>; timestamps: number[]; total: number; bucketed: boolean };
+      expect(total).toBe(5000);
+      expect(bucketed).toBe(true);
+      expect(steps.length).toBeLessThanOrEqual(50);
+      expect(steps.length).toBeGreaterThanOrEqual(40);
+      expect(values).toHaveLength(steps.length);
+      expect(timestamps).toEqual(steps.map((s) => 10000 + s));
+      expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+      expect(new Set(steps).size).toBe(steps.length);
+      expect(values[steps.indexOf(1234)]).toBe(1e6);
+      expect(values[steps.indexOf(3210)]).toBe(-1e6);
+      // A NaN is not an extreme: its bucket still shows its real min and max.
+      expect(values).not.toContain('NaN');
+      const numbers = values.filter((v): v is number => typeof v === 'number');
+      expect(Math.max(...numbers.filter((v) => v < 1e6))).toBeGreaterThan(0.99);
+      expect(Math.min(...numbers.filter((v) => v > -1e6))).toBeLessThan(-0.99);
+      // Not bucketed at or under maxPoints; afterStep is applied before bucketing.
+      const full = await t.http().get(`/api/v1/jobs/${jobId}/series/wave?maxPoints=5000`).set(bearer(bob));
+      expect(full.body).toMatchObject({ total: 5000, bucketed: false });
+      expect(full.body.steps).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+      const tail = await t.http().get(`/api/v1/jobs/${jobId}/series/wave?maxPoints=100&afterStep=4949`).set(bearer(bob));
+      expect(tail.body).toMatchObject({ total: 50, bucketed: false });
+      expect(tail.body.steps[0]).toBe(4950);
+      const defaults = await t.http().get(`/api/v1/jobs/${jobId}/series/wave`).set(bearer(bob));
+      expect(defaults.body.bucketed).toBe(true);
+      expect(defaults.body.steps.length).toBeLessThanOrEqual(2000);
+    });
+
+    it.each([['maxPoints=1'], ['maxPoints=0'], ['maxPoints=100001'], ['maxPoints=abc'], ['maxPoints=2.5'], ['afterStep=1.5'], ['afterStep=9223372036854775808'], ['afterStep=x']])(
+      '%s is a 400 naming the parameter',
+      async (q) => {
+        const res = await t.http().get(`/api/v1/jobs/${jobId}/series/acc?${q}`).set(bearer(bob));
+        expect(res.status).toBe(400);
+        expect(Object.keys(res.body.details.fields)).toEqual([q.split('=')[0]]);
+      },
+    );
   });
 });
