@@ -69,6 +69,20 @@ export class JobRunner {
     private readonly tracker: RunTracker,
   ) {}
 
+  /** Removes job directories and cgroups that a killed worker left (never those of jobs still running anywhere). */
+  async sweepLeftovers(): Promise<void> {
+    try {
+      const { dirs, cgroups } = await this.sandbox.sweep(async (ids) => {
+        const started = await this.runnerRepo.startedAmong(ids);
+        for (const id of this.running.keys()) started.add(id);
+        return started;
+      });
+      if (dirs + cgroups > 0) this.logger.warn(`removed what an earlier worker left: ${dirs} job director${dirs === 1 ? 'y' : 'ies'}, ${cgroups} cgroup(s)`);
+    } catch (e) {
+      this.logger.warn(`sweeping leftover job directories: ${String(e)}`);
+    }
+  }
+
   isRunning(jobId: string): boolean {
     return this.running.has(jobId);
   }
@@ -250,7 +264,7 @@ export class JobRunner {
         throw e;
       }),
     );
-    return { command: resolved.command, cwd: projectDir, env, policy: { network: queue?.network ?? null, devices: queue?.devices ?? [] } };
+    return { command: resolved.command, cwd: projectDir, env, policy: { network: queue?.network ?? null, devices: queue?.devices ?? [], memoryLimit: queue?.memoryLimit ?? null, pidsLimit: queue?.pidsLimit ?? null } };
   }
 
   /** Runs the command to its end (or timeout / cancel / shutdown) and says how it ended. */

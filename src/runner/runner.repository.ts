@@ -26,6 +26,12 @@ export class RunnerRepository {
     return rows.map((r) => ({ id: r.id, workerHost: r.worker_host, mlflowRunId: r.mlflow_run_id }));
   }
 
+  /** Which of these jobs are `started` (their directories on a worker are in use). */
+  async startedAmong(jobIds: string[]): Promise<Set<string>> {
+    const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM job WHERE id = ANY($1::uuid[]) AND status = 'started'`, [jobIds]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** What a job's run is made of, read before the claim (the run exists before the job shows `started`). */
   async findForClaim(jobId: string): Promise<ClaimInfo | null> {
     const rows: Array<{ status: JobStatus; experiment_id: number; experiment_name: string; owner_id: number; owner_name: string; queue_name: string }> = await this.ds.query(
