@@ -62,7 +62,7 @@ const VIEW_COLUMNS = `j.id, j.seq, j.experiment_id, j.queue_id, j.owner_id, j.st
   e.name AS experiment_name, q.name AS queue_name, u.username`;
 const VIEW_FROM = `job j JOIN experiment e ON e.id = j.experiment_id JOIN queue q ON q.id = j.queue_id JOIN "user" u ON u.id = j.owner_id`;
 
-interface RawJob {
+export interface RawJob {
   id: string;
   seq: string;
   experiment_id: number;
@@ -90,7 +90,7 @@ interface RawJob {
   username?: string;
 }
 
-function toEntity(r: RawJob): JobEntity {
+export function toEntity(r: RawJob): JobEntity {
   const job = new JobEntity();
   Object.assign(job, {
     id: r.id,
