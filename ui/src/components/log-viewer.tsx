@@ -23,6 +23,16 @@ interface Props {
   anchor?: string | null;
 }
 
+/**
+ * The last `n` lines. `offset=-n` counts from the end, but a log shorter than n gives an empty page (an offset before
+ * the first line is past the range, API.md §1.2), so a short log is read again from its start.
+ */
+async function fetchTail(jobId: string, n: number, signal: AbortSignal): Promise<{ logs: LogLine[]; pagination: Pagination }> {
+  const tail = await api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=-${n}&limit=${n}`, { signal });
+  if (tail.logs.length || !tail.pagination.total || tail.pagination.total >= n) return tail;
+  return api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=0&limit=${n}`, { signal });
+}
+
 async function jobEnded(jobId: string): Promise<boolean> {
   const { job } = await api<{ job: { status: string } }>(`/api/v1/jobs/${jobId}`);
   return ['finished', 'failed', 'canceled'].includes(job.status);
@@ -65,7 +75,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
     let followed = false;
     const run = async () => {
       try {
-        const tail = await api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=-${compact ? 200 : TAIL}&limit=${compact ? 200 : TAIL}`, { signal: ctrl.signal });
+        const tail = await fetchTail(jobId, compact ? 200 : TAIL, ctrl.signal);
         first.current = tail.pagination.startIndex;
         ring.push(tail.logs);
         setLoaded(true);
@@ -122,7 +132,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
     void run().then(async () => {
       // After a follow: one more tail, for lines a reconnect gap could have missed (the ring drops what it has).
       if (ctrl.signal.aborted || !followed) return;
-      const tail = await api<{ logs: LogLine[] }>(`/api/v1/jobs/${jobId}/logs?offset=-${compact ? 200 : TAIL}&limit=${compact ? 200 : TAIL}`, { signal: ctrl.signal }).catch(() => null);
+      const tail = await fetchTail(jobId, compact ? 200 : TAIL, ctrl.signal).catch(() => null);
       if (tail && ring.push(tail.logs)) schedulePaint();
     });
     return () => {

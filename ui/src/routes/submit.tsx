@@ -201,6 +201,11 @@ export function Submit(): JSX.Element {
             <input id="f-ep" role="combobox" aria-expanded="false" aria-autocomplete="none" value={entryPoint} onInput={(e) => setEntryPoint(e.currentTarget.value)} />
           )}
         </Field>
+        {spec?.error && (
+          <p role="alert" class="alert">
+            {spec.error}
+          </p>
+        )}
         <fieldset class="params" role="group" aria-label="Parameters">
           <legend>Parameters</legend>
           {spec?.parameters.map((p) => (
