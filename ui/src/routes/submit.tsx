@@ -216,7 +216,11 @@ export function Submit(): JSX.Element {
                 value={params[p.name] ?? ''}
                 placeholder={p.required ? 'required' : ''}
                 aria-describedby={`p-${p.name}-t`}
-                onInput={(e) => setParams({ ...params, [p.name]: e.currentTarget.value })}
+                onInput={(e) => {
+                  setParams({ ...params, [p.name]: e.currentTarget.value });
+                  // The field's error goes once it is edited; a new submit checks again.
+                  if (fields[p.name]) setFields(Object.fromEntries(Object.entries(fields).filter(([k]) => k !== p.name)));
+                }}
               />
               <span id={`p-${p.name}-t`} class="muted small-text">
                 {p.type}
