@@ -178,7 +178,8 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const known = e instanceof ConfigError || e instanceof CommandError;
-  logger.error(known ? (e as Error).message : `could not start: ${describeError(e)}`);
+  const what = process.argv[2] === 'reset-password' ? 'reset-password failed' : 'could not start';
+  logger.error(known ? (e as Error).message : `${what}: ${describeError(e)}`);
   if (!known && e instanceof Error && e.stack) logger.debug(e.stack);
   process.exit(1);
 });
