@@ -53,6 +53,9 @@ class Lifecycle {
   }
 
   async stop(): Promise<void> {
+    // Closing Redis rejects the commands still in flight (Bull's, the throttler's): while stopping they are expected,
+    // and must not end the process before Postgres is stopped.
+    process.on('unhandledRejection', (e) => logger.debug(`while stopping: ${describeError(e)}`));
     await this.app?.close().catch((e: unknown) => logger.error(`closing: ${describeError(e)}`));
     this.app = undefined;
     await this.stopServices();
