@@ -284,6 +284,66 @@ describe('login rate limit', () => {
   });
 });
 
+describe('revocation across API processes (token checks cached, evicted through Redis)', () => {
+  /** Asks `t` until the token is refused; how long after `since` that was (or null if it never was within 2 s). */
+  const refusedAfter = async (t: TestApp, token: string, since: number): Promise<number | null> => {
+    while (Date.now() - since < 2000) {
+      const res = await t.http().get('/api/v1/me').set(bearer(token));
+      if (res.status === 401) return Date.now() - since;
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return null;
+  };
+
+  it('a token revoked on one API process is refused by the other at once, though the other has just checked it', async () => {
+    const shared = { REDIS_PREFIX: `alidade-t-${process.env.ALIDADE_TEST_RUN}-evict-${process.pid}` };
+    const a = await startApp({ env: shared });
+    const b = await startApp({ env: shared, databaseUrl: a.databaseUrl });
+    try {
+      const admin = await login(a, 'admin', ADMIN_PASSWORD);
+      const ivy = await createUser(a, admin, 'ivy');
+      const access = (await a.http().post('/api/v1/tokens').set(bearer(ivy.token)).send({}).expect(201)).body;
+      const second = await login(b, 'ivy', 'ivy-password');
+
+      // Access token revoked on a: b checked it a moment ago, so its cache alone would accept it for up to a second.
+      await b.http().get('/api/v1/me').set(bearer(access.token)).expect(200);
+      let since = Date.now();
+      await a.http().delete(`/api/v1/tokens/${access.tokenId}`).set(bearer(ivy.token)).expect(200);
+      const tokenMs = await refusedAfter(b, access.token, since);
+
+      // Logout on a of a login token b has just checked.
+      await b.http().get('/api/v1/me').set(bearer(ivy.token)).expect(200);
+      since = Date.now();
+      await a.http().post('/api/v1/auth/logout').set(bearer(ivy.token)).expect(200);
+      const logoutMs = await refusedAfter(b, ivy.token, since);
+
+      // Deactivation on a: b refuses the user's other login token (403 names why; then the revocation holds).
+      await b.http().get('/api/v1/me').set(bearer(second)).expect(200);
+      since = Date.now();
+      await a.http().patch(`/api/v1/users/${ivy.id}`).set(bearer(admin)).send({ active: false }).expect(200);
+      let deactivatedMs: number | null = null;
+      while (Date.now() - since < 2000) {
+        const res = await b.http().get('/api/v1/me').set(bearer(second));
+        if (res.status === 403) {
+          deactivatedMs = Date.now() - since;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+
+      for (const ms of [tokenMs, logoutMs, deactivatedMs]) {
+        expect(ms).not.toBeNull();
+        // Well under the cache's second: the eviction message, not the expiry, did it.
+        expect(ms!).toBeLessThan(500);
+      }
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+});
+
 describe('login rate limit across API processes and behind proxies', () => {
   const attempt = (t: TestApp, forwardedFor?: string) => {
     const req = t.http().post('/api/v1/auth/login');

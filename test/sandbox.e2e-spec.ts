@@ -2,6 +2,7 @@
 // client sees: the job's outcome and its own output) and a benign suite (ordinary work keeps running). Small limits
 // and parallel jobs keep the wall time down.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -294,6 +295,45 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
       await waitFor('the leftover cgroup to go', async () => !existsSync(join(leftovers.cgroup!, '..')), 10_000);
       await waitFor('its process to be killed', async () => !processes().includes('sleep 7401'), 5000);
     }
+  });
+
+  describe('the worker\'s shared copies (workflows unpacked once per content hash, plugins once per change)', () => {
+    it('a job writes its own files and its copy of small workflow files; large ones are read-only links it can only replace; the next job of the same workflow sees the original', async () => {
+      const big = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+      const shared = makeTarGz({
+        MLproject: ['name: shared', 'entry_points:', '  sh:', '    parameters:', '      script: string', '    command: bash -c {script}', ''].join('\n'),
+        'small.txt': 'original\n',
+        'data/big.bin': big,
+      });
+      const runShared = (script: string) => submit(t, admin, { experimentName: 'sandbox', queue: 'box', entryPoint: 'sh', parameters: { script } }, shared);
+      const hostile = [
+        'echo new > mine.txt && cat mine.txt',
+        'echo changed >> small.txt && echo "small $(tail -1 small.txt)"',
+        '(echo x >> data/big.bin) 2>/dev/null && echo "WROTE big" || echo "big read-only"',
+        'chmod 666 data/big.bin 2>/dev/null && echo "CHMOD big" || echo "big chmod refused"',
+        'stat -c "big owner %u" data/big.bin',
+        'ls -a "$(dirname "$HOME")" | tr "\n" " "; echo',
+        'rm -f data/big.bin && echo replaced > data/big.bin && echo "big $(cat data/big.bin)"',
+      ].join('; ');
+      const first = await ended(await runShared(hostile));
+      const text = (await out(first)).join('\n');
+      expect(first.status).toBe('finished');
+      expect(text).toMatch(/^new$/m);
+      expect(text).toMatch(/^small changed$/m);
+      expect(text).toMatch(/^big read-only$/m);
+      expect(text).toMatch(/^big chmod refused$/m);
+      expect(text).toMatch(/^big owner 0$/m);
+      expect(text).toMatch(/^big replaced$/m);
+      // The job's directory's parent holds only the job's own directory: no cache, no other job.
+      expect(text).toMatch(new RegExp(`^\\. \\.\\. ${first.id} $`, 'm'));
+
+      const second = await ended(await runShared('cat small.txt; sha256sum data/big.bin | cut -c1-64; ls mine.txt 2>&1 | head -1'));
+      const again = await out(second);
+      expect(second.status).toBe('finished');
+      expect(again[0]).toBe('original');
+      expect(again[1]).toBe(createHash('sha256').update(big).digest('hex'));
+      expect(again[2]).toMatch(/No such file/);
+    });
   });
 
   describe('benign jobs', () => {

@@ -53,7 +53,7 @@ export class AuthService {
   async logout(user: AuthUser): Promise<void> {
     if (user.sessionId === undefined) return;
     await this.credentials.revokeSession(user.sessionId);
-    this.cache.evict(`session:${user.sessionId}`);
+    await this.cache.evict(`session:${user.sessionId}`);
   }
 
   /**
@@ -137,6 +137,6 @@ export class AuthService {
     const token = await this.credentials.findToken(id);
     if (!token || !mayActOn(actor, token.userId)) throw new TokenNotFoundError(id);
     await this.credentials.revokeToken(id);
-    this.cache.evict(`token:${id}`);
+    await this.cache.evict(`token:${id}`);
   }
 }

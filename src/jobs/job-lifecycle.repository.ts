@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { LogStream } from './job-log.entity';
 import { JobEntity, JobStatus } from './job.entity';
+import { RawJob, toEntity } from './jobs.repository';
 
 export interface JobOutcome {
   status: 'finished' | 'failed' | 'canceled';
@@ -33,49 +34,51 @@ export class JobLifecycleRepository {
 
   /** queued → started; null when the job is no longer queued (canceled meanwhile: skip it). No run id: its run could not be made. */
   async claim(jobId: string, workerHost: string, mlflowRunId: string | null): Promise<JobEntity | null> {
-    // UPDATE through query() yields [rows, rowCount].
-    const [rows]: [Array<{ id: string }>, number] = await this.ds.query(
+    // UPDATE through query() yields [rows, rowCount]; one round trip, the row as it now is.
+    const [rows]: [RawJob[], number] = await this.ds.query(
       `UPDATE job SET status = 'started', started_at = now(), worker_host = $2, mlflow_run_id = $3, last_modified = now()
-        WHERE id = $1 AND status = 'queued' RETURNING id`,
+        WHERE id = $1 AND status = 'queued' RETURNING *`,
       [jobId, workerHost, mlflowRunId],
     );
-    // RETURNING gives raw columns, not an entity: read the entity back.
-    if (rows[0] === undefined) return null;
-    return this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
+    return rows[0] === undefined ? null : toEntity(rows[0]);
   }
 
   /**
-   * Ends a job (iff its status is in `from`) and, in the same transaction, releases its deferred children when it
-   * finished, or fails every deferred descendant when it failed or was canceled.
+   * Ends a job (iff its status is in `from`) and, in the same statement (so atomically, one round trip), releases its
+   * deferred children when it finished, or fails every deferred descendant when it failed or was canceled.
    */
   async end(jobId: string, outcome: JobOutcome, from: JobStatus[] = ['started']): Promise<EndResult> {
-    return this.ds.transaction(async (em) => {
-      const [updated]: [Array<{ id: string }>, number] = await em.query(
-        `UPDATE job SET status = $2, exit_code = $3, failure_reason = $4, ended_at = now(), last_modified = now()
-          WHERE id = $1 AND status = ANY($5::text[]) RETURNING id`,
-        [jobId, outcome.status, outcome.exitCode, outcome.failureReason, from],
+    const ended = `ended AS (
+        UPDATE job SET status = $2, exit_code = $3, failure_reason = $4, ended_at = now(), last_modified = now()
+         WHERE id = $1 AND status = ANY($5::text[]) RETURNING id)`;
+    const params = [jobId, outcome.status, outcome.exitCode, outcome.failureReason, from];
+    if (outcome.status === 'finished') {
+      const [row]: Array<{ ended: number; released: Array<{ id: string; queue_id: number }> }> = await this.ds.query(
+        `WITH ${ended},
+         released AS (
+           UPDATE job SET status = 'queued', last_modified = now()
+            WHERE depends_on = $1 AND status = 'deferred' AND EXISTS (SELECT 1 FROM ended) RETURNING id, queue_id)
+         SELECT (SELECT count(*)::int FROM ended) AS ended,
+                coalesce((SELECT json_agg(json_build_object('id', id, 'queue_id', queue_id)) FROM released), '[]'::json) AS released`,
+        params,
       );
-      if (updated.length === 0) return { ended: false, released: [] };
-      if (outcome.status === 'finished') {
-        const [released]: [Array<{ id: string; queue_id: number }>, number] = await em.query(
-          `UPDATE job SET status = 'queued', last_modified = now() WHERE depends_on = $1 AND status = 'deferred' RETURNING id, queue_id`,
-          [jobId],
-        );
-        return { ended: true, released: released.map((r) => ({ id: r.id, queueId: r.queue_id })) };
-      }
-      // Each failed descendant names its own parent, so a chain reads a → b → c, not all pointing at the root.
-      await em.query(
-        `WITH RECURSIVE d AS (
-           SELECT id, depends_on FROM job WHERE depends_on = $1 AND status = 'deferred'
-           UNION
-           SELECT j.id, j.depends_on FROM job j JOIN d ON j.depends_on = d.id WHERE j.status = 'deferred'
-         )
+      return { ended: row.ended > 0, released: row.ended > 0 ? row.released.map((r) => ({ id: r.id, queueId: r.queue_id })) : [] };
+    }
+    // Each failed descendant names its own parent, so a chain reads a → b → c, not all pointing at the root.
+    const [row]: Array<{ ended: number }> = await this.ds.query(
+      `WITH RECURSIVE ${ended},
+       d AS (
+         SELECT id, depends_on FROM job WHERE depends_on = $1 AND status = 'deferred' AND EXISTS (SELECT 1 FROM ended)
+         UNION
+         SELECT j.id, j.depends_on FROM job j JOIN d ON j.depends_on = d.id WHERE j.status = 'deferred'
+       ),
+       failed AS (
          UPDATE job SET status = 'failed', failure_reason = 'dependency ' || d.depends_on || ' failed', ended_at = now(), last_modified = now()
-           FROM d WHERE job.id = d.id`,
-        [jobId],
-      );
-      return { ended: true, released: [] };
-    });
+           FROM d WHERE job.id = d.id RETURNING job.id)
+       SELECT (SELECT count(*)::int FROM ended) AS ended, (SELECT count(*)::int FROM failed) AS failed`,
+      params,
+    );
+    return { ended: row.ended > 0, released: [] };
   }
 
   /** One multi-row INSERT (arrays unnested server-side, so one statement and four parameters whatever the count). */

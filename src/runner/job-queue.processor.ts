@@ -128,7 +128,7 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
     try {
       // Failing the Bull job leaves the row `queued`; the dispatcher re-adds it for a worker that is not stopping.
       if (this.stopping) throw new Error('worker is shutting down');
-      await this.runner.run(job.data.jobId);
+      await this.runner.run(job.data.jobId, job.timestamp);
     } finally {
       this.slots.release();
       this.updateIntake();

@@ -1,24 +1,26 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/config';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { JobLifecycleRepository, JobOutcome } from '../jobs/job-lifecycle.repository';
 import { JobEntity } from '../jobs/job.entity';
 import { BlobStore } from '../storage/blob-store';
 import { TaskPluginsService } from '../task-plugins/task-plugins.service';
-import { extractArchive, listArchive } from '../workflows/archive';
+import { ArchiveEntry, extractArchive, listArchive } from '../workflows/archive';
 import { withoutServerPaths } from '../workflows/job-paths';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { JobProcess, StopReason } from '../sandbox/job-process';
-import { QueueNotFoundError } from '../queues/queues.errors';
-import { QueuesService } from '../queues/queues.service';
 import { JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
+import { countStatements, JobTrace, withTrace } from './job-trace';
 import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
 import { RunEnd, RunTracker, TrackedRun } from './run-tracker';
 import { ClaimInfo, RunnerRepository } from './runner.repository';
+import { CacheHandle, populate, WorkerCache } from './worker-cache';
 
 /** How often a running job's row is re-read: the safety net behind the `job-cancel` message. */
 const STATUS_CHECK_MS = 3000;
@@ -42,6 +44,8 @@ interface PreparedJob {
   env: Record<string, string>;
   /** The queue's sandbox choices (network, devices), admin-set. */
   policy: SandboxPolicy;
+  /** The worker's shared plugin tree, bound read-only at the job's `plugins/` (null: written into the job's directory). */
+  pluginSource: string | null;
 }
 
 /**
@@ -50,8 +54,11 @@ interface PreparedJob {
  * Never throws for anything the job did: a job that cannot start ends `failed` with the reason.
  */
 @Injectable()
-export class JobRunner {
+export class JobRunner implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(JobRunner.name);
+  private readonly cache: WorkerCache;
+  /** LOG_LEVEL debug/verbose: one line per job with its stages' times and SQL statements (what `npm run bench` reads). */
+  private readonly tracing: boolean;
   private readonly running = new Map<string, RunState>();
   /** Recorded in `worker_host`: which machine and process ran a job. */
   readonly workerHost = `${hostname()}:${process.pid}`;
@@ -64,10 +71,22 @@ export class JobRunner {
     private readonly blobs: BlobStore,
     private readonly plugins: TaskPluginsService,
     private readonly sandbox: SandboxService,
-    private readonly queues: QueuesService,
     private readonly runnerRepo: RunnerRepository,
     private readonly tracker: RunTracker,
-  ) {}
+    @InjectDataSource() private readonly ds: DataSource,
+  ) {
+    this.cache = new WorkerCache(config.jobWorkdir);
+    this.tracing = config.logLevel === 'debug' || config.logLevel === 'verbose';
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.cache.init();
+    if (this.tracing) countStatements(this.ds);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.cache.destroy();
+  }
 
   /** Removes job directories and cgroups that a killed worker left (never those of jobs still running anywhere). */
   async sweepLeftovers(): Promise<void> {
@@ -106,10 +125,17 @@ export class JobRunner {
    * Claims and runs one job. Throws only when the claim itself fails (database down): the job is still `queued` then,
    * and the dispatcher hands it out again.
    */
-  async run(jobId: string): Promise<void> {
-    const claimed = await this.claim(jobId);
+  async run(jobId: string, queuedAt?: number): Promise<void> {
+    const trace = new JobTrace();
+    if (queuedAt !== undefined) trace.record('pickup', Math.max(0, Date.now() - queuedAt));
+    await (this.tracing ? withTrace(trace, () => this.runTraced(jobId, trace)) : this.runTraced(jobId, trace));
+    if (this.tracing && trace.stages.length > 0) this.logger.debug(`[job ${jobId}] stages: ${trace}`);
+  }
+
+  private async runTraced(jobId: string, trace: JobTrace): Promise<void> {
+    const claimed = await this.claim(jobId, trace);
     if (!claimed) return;
-    const { job, run } = claimed;
+    const { job, run, info } = claimed;
     const state = this.running.get(jobId)!;
     const watch = setInterval(() => void this.checkStillStarted(jobId), STATUS_CHECK_MS);
     const logs = this.logBatcher(jobId);
@@ -119,6 +145,7 @@ export class JobRunner {
     const startedAt = Date.now();
     let runClosed = !run.tracked;
     let box: JobSandbox | undefined;
+    let plugins: CacheHandle<string> | undefined;
     try {
       let outcome: JobOutcome;
       if (!run.tracked) {
@@ -127,10 +154,11 @@ export class JobRunner {
       } else {
         try {
           box = await this.sandbox.open(jobId);
-          const prepared = await this.prepare(job, box.dir, run.tracked);
+          trace.mark('sandbox-open');
+          const prepared = await this.prepare(job, info, box, run.tracked, trace, (h) => (plugins = h));
           this.logger.debug(`[job ${jobId}] prepared in ${Date.now() - startedAt} ms`);
           logs.add('system', `running entry point ${job.entryPoint}: ${withoutServerPaths(prepared.command, serverRoots)}`);
-          outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs, box);
+          outcome = state.stopFor ? this.stoppedOutcome(job, state.stopFor) : await this.execute(job, prepared, state, logs, box, trace);
         } catch (e) {
           this.logger.warn(`[job ${jobId}] could not start: ${errorMessage(e)}`);
           outcome = { status: 'failed', exitCode: null, failureReason: withoutServerPaths(errorMessage(e), serverRoots) };
@@ -141,12 +169,16 @@ export class JobRunner {
       // The run is closed before the job shows ended: whoever sees the job ended reads a closed run.
       if (run.tracked) await this.closeRun(jobId, run.tracked.runId, runEndFor(outcome, state.stopFor));
       runClosed = true;
+      trace.mark('run-close');
       logs.add('system', describe(outcome));
       // Logs first: whoever follows the logs stops reading when the job has ended.
       await logs.close();
+      trace.mark('log-flush');
       const { ended, released } = await this.persist(jobId, 'record the outcome', () => this.lifecycle.end(jobId, outcome, ['started']));
+      trace.mark('end');
       this.logger.log(`[job ${jobId}] ${ended ? describe(outcome) : 'had already ended (canceled or lost)'} after ${Date.now() - startedAt} ms`);
       for (const child of released) await this.dispatcher.enqueue(child);
+      trace.mark('dependents');
     } catch (e) {
       // The row stays `started`; the worker-lost check of a live worker ends it.
       this.logger.error(`[job ${jobId}] outcome not recorded: ${errorMessage(e)}`);
@@ -155,6 +187,8 @@ export class JobRunner {
       if (!runClosed && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'FAILED');
       this.running.delete(jobId);
       await box?.close();
+      (plugins as CacheHandle<string> | undefined)?.release();
+      trace.mark('clean-up');
     }
   }
 
@@ -183,16 +217,20 @@ export class JobRunner {
    * the reason. The job counts as running here from before the claim on, so the worker-lost check never takes our
    * fresh `started` row for an orphan.
    */
-  private async claim(jobId: string): Promise<{ job: JobEntity; run: ClaimedRun } | null> {
+  private async claim(jobId: string, trace: JobTrace): Promise<{ job: JobEntity; run: ClaimedRun; info: ClaimInfo } | null> {
     this.running.set(jobId, { stopFor: null });
     let job: JobEntity | null = null;
     let run: ClaimedRun = { tracked: null, failure: 'not claimed' };
+    let info: ClaimInfo | null = null;
     try {
-      const info = await this.runnerRepo.findForClaim(jobId);
+      info = await this.runnerRepo.findForClaim(jobId);
+      trace.mark('claim-read');
       if (info?.status === 'queued') {
         run = await this.startRun(jobId, info);
+        trace.mark('run-create');
         try {
           job = await this.lifecycle.claim(jobId, this.workerHost, run.tracked?.runId ?? null);
+          trace.mark('claim');
         } finally {
           // Canceled between the read and the claim (or the claim failed): the run has no job to follow it.
           if (!job && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'KILLED');
@@ -204,12 +242,13 @@ export class JobRunner {
     if (!job) this.logger.log(`[job ${jobId}] not queued any more (canceled?): skipped`);
     else if (run.tracked) this.logger.log(`[job ${jobId}] started: run id ${run.tracked.runId}`);
     else this.logger.warn(`[job ${jobId}] started without a run: ${run.failure}`);
-    return job ? { job, run } : null;
+    return job && info ? { job, run, info } : null;
   }
 
   private async startRun(jobId: string, info: ClaimInfo): Promise<ClaimedRun> {
     try {
-      const tracked = await this.tracker.start({ jobId, ...info, startTime: Date.now() });
+      const { experimentId, experimentName, ownerId, ownerName, queueName } = info;
+      const tracked = await this.tracker.start({ jobId, experimentId, experimentName, ownerId, ownerName, queueName, startTime: Date.now() });
       return { tracked, failure: null };
     } catch (e) {
       this.logger.warn(`[job ${jobId}] run not created (${this.tracker.description}): ${errorMessage(e)}`);
@@ -217,24 +256,39 @@ export class JobRunner {
     }
   }
 
-  /** In the fresh job directory: archive unpacked into `workflow/`, entry point resolved, plugins written into `plugins/`. */
-  private async prepare(job: JobEntity, workdir: string, run: TrackedRun): Promise<PreparedJob> {
+  /**
+   * In the fresh job directory: the workflow in `workflow/` (from the worker's cache of unpacked archives, keyed by
+   * content hash: unpacked once per workflow, then copied and linked), the entry point resolved, the task plugins in
+   * `plugins/` (bound read-only from the worker's tree of this plugin version, or written for the job when the
+   * sandbox cannot bind).
+   */
+  private async prepare(
+    job: JobEntity,
+    info: ClaimInfo,
+    box: JobSandbox,
+    run: TrackedRun,
+    trace: JobTrace,
+    keepPlugins: (h: CacheHandle<string>) => void,
+  ): Promise<PreparedJob> {
+    const workdir = box.dir;
     const workflowDir = join(workdir, 'workflow');
     const pluginDir = join(workdir, 'plugins');
     await mkdir(workflowDir, { recursive: true });
     await mkdir(pluginDir, { recursive: true });
 
-    // Streamed to a file beside the tree, never held in memory; a database blip delays the job rather than failing it.
-    const archive = join(workdir, '.workflow-archive');
-    const fetched = await this.persist(job.id, 'fetch the workflow archive', async () => {
-      await rm(archive, { force: true });
-      return this.blobs.fetchToFile(job.workflowKey, archive);
-    });
-    if (!fetched) throw new Error(`workflow archive ${job.workflowUri} is missing from the store`);
-    const limits = { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.config.maxExtractedBytes };
-    const entries = await listArchive(archive, limits);
-    await extractArchive(archive, workflowDir, limits);
-    await rm(archive, { force: true });
+    const sha256 = info.workflowSha256;
+    if (!sha256) throw new Error(`workflow archive ${job.workflowUri} is missing from the store`);
+    const cached = await this.cache.workflow(sha256, (tree) => this.unpack(job, sha256, tree));
+    trace.mark('workflow-unpack');
+    let entries: ArchiveEntry[];
+    try {
+      entries = cached.value.entries;
+      // A job running as the worker's own uid could write through a hard link into the cache: it gets copies only.
+      await populate(cached.value.tree, workflowDir, { linkLarge: box.uid !== null });
+    } finally {
+      cached.release();
+    }
+    trace.mark('workflow-copy');
 
     const mlprojectPath = findMLproject(entries);
     const projectRel = posix.dirname(mlprojectPath);
@@ -243,8 +297,17 @@ export class JobRunner {
     const project = parseMLproject(await readFile(join(workflowDir, mlprojectPath), 'utf8'), mlprojectPath);
     const projectFiles = new Set(entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));
     const resolved = resolveEntryPoint(project, projectFiles, job.entryPoint, stringValues(job.parameters), projectDir);
+    trace.mark('mlproject');
 
-    await this.persist(job.id, 'write the task plugins', () => this.plugins.materialize(pluginDir));
+    let pluginSource: string | null = null;
+    if (this.sandbox.bindsPlugins) {
+      const handle = await this.persist(job.id, 'write the task plugins', () => this.cache.pluginTree(info.pluginsVersion, (dir) => this.plugins.materialize(dir)));
+      keepPlugins(handle);
+      pluginSource = handle.value;
+    } else {
+      await this.persist(job.id, 'write the task plugins', () => this.plugins.materialize(pluginDir));
+    }
+    trace.mark('plugins');
     // The job sees these and config.jobBaseEnv (PATH, JOB_ENV_PASSTHROUGH, JOB_ENV), never the server's own
     // environment or secrets; the sandbox adds HOME (the job directory).
     const env: Record<string, string> = {
@@ -257,23 +320,40 @@ export class JobRunner {
       DIOPTRA_JOB_PARAMETERS: JSON.stringify(resolved.parameters),
       PYTHONUNBUFFERED: '1',
     };
-    const queue = await this.persist(job.id, 'read the queue', () =>
-      // A queue deleted meanwhile (not possible while it has jobs, but rows can be edited by hand): the defaults.
-      this.queues.get({ id: job.queueId }).catch((e) => {
-        if (e instanceof QueueNotFoundError) return null;
-        throw e;
-      }),
-    );
-    return { command: resolved.command, cwd: projectDir, env, policy: { network: queue?.network ?? null, devices: queue?.devices ?? [], memoryLimit: queue?.memoryLimit ?? null, pidsLimit: queue?.pidsLimit ?? null } };
+    return { command: resolved.command, cwd: projectDir, env, policy: { network: info.network, devices: info.devices, memoryLimit: info.memoryLimit, pidsLimit: info.pidsLimit }, pluginSource };
+  }
+
+  /**
+   * Fills the cache's tree for one archive: streamed to a file beside the tree (never held in memory), listed and
+   * unpacked with the limits; a database blip delays the job rather than failing it.
+   */
+  private async unpack(job: JobEntity, sha256: string, tree: string): Promise<ArchiveEntry[]> {
+    const archive = join(dirname(tree), 'archive');
+    try {
+      const fetched = await this.persist(job.id, 'fetch the workflow archive', async () => {
+        await rm(archive, { force: true });
+        return this.blobs.fetchToFile(job.workflowKey, archive);
+      });
+      if (!fetched) throw new Error(`workflow archive ${job.workflowUri} is missing from the store`);
+      if (fetched.sha256 !== sha256) throw new Error(`workflow archive ${job.workflowUri} changed while it was read`);
+      const limits = { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.config.maxExtractedBytes };
+      const entries = await listArchive(archive, limits);
+      await extractArchive(archive, tree, limits);
+      return entries;
+    } finally {
+      await rm(archive, { force: true });
+    }
   }
 
   /** Runs the command to its end (or timeout / cancel / shutdown) and says how it ended. */
-  private async execute(job: JobEntity, prepared: PreparedJob, state: RunState, logs: LogBatcher, box: JobSandbox): Promise<JobOutcome> {
+  private async execute(job: JobEntity, prepared: PreparedJob, state: RunState, logs: LogBatcher, box: JobSandbox, trace: JobTrace): Promise<JobOutcome> {
     const proc = await box.start({ ...prepared, timeoutMs: job.timeoutSeconds * 1000, onLine: (stream, line) => logs.add(stream, line) });
+    trace.mark('sandbox-start');
     state.process = proc;
     // A cancel that arrived while the process was being spawned.
     if (state.stopFor) proc.stop(state.stopFor);
     const result = await proc.done;
+    trace.mark('process');
     // The timeout is the process's own stop: remember it, as cancel is, for the run's end.
     if (result.stoppedFor) state.stopFor ??= result.stoppedFor;
     if (result.stoppedFor) return this.stoppedOutcome(job, result.stoppedFor);

@@ -32,7 +32,11 @@ export interface JobLimits {
   pidsLimit: number;
 }
 
-export type StartOptions = Omit<JobProcessOptions, 'launch'> & { policy?: SandboxPolicy };
+export type StartOptions = Omit<JobProcessOptions, 'launch'> & {
+  policy?: SandboxPolicy;
+  /** A plugin tree of the worker's (read-only, shared by jobs) to bind at the job's `plugins/`; only where bindsPlugins. */
+  pluginSource?: string | null;
+};
 
 const GiB = 1024 ** 3;
 const MONITOR_MS = 500;
@@ -294,9 +298,11 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     }
     dirsTo(box.dir);
     a.push('--bind', box.dir, box.dir);
-    // The task plugins are the collections, read-only even inside the job's own directory.
+    // The task plugins are the collections, read-only even inside the job's own directory: the worker's shared tree
+    // of the current plugin version when it has one, else the copy written for this job.
     const plugins = join(box.dir, 'plugins');
-    if (existsSync(plugins)) a.push('--ro-bind', plugins, plugins);
+    if (opts.pluginSource) a.push('--ro-bind', opts.pluginSource, plugins);
+    else if (existsSync(plugins)) a.push('--ro-bind', plugins, plugins);
     for (const dev of expandDevices([...s.devices, ...(opts.policy?.devices ?? [])])) a.push('--dev-bind', dev, dev);
     a.push('--chdir', opts.cwd);
     return a;
@@ -326,6 +332,11 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       return false;
     };
     return walk(dir);
+  }
+
+  /** Whether a job's plugins can be a bind of a shared read-only tree (bubblewrap), instead of files written per job. */
+  get bindsPlugins(): boolean {
+    return this.mode === 'bwrap';
   }
 
   get forwardsTracking(): boolean {
@@ -420,7 +431,11 @@ class Box implements JobSandbox {
   }
 }
 
-/** Gives the tree to the job's uid (its directory included), except `skip`, which stays the worker's (read-only). */
+/**
+ * Gives the tree to the job's uid (its directory included), except `skip`, which stays the worker's (read-only), and
+ * files with more than one link: those are the worker's shared, read-only workflow files (src/runner/worker-cache.ts),
+ * whose owner must stay root.
+ */
 async function chownTree(root: string, uid: number, skip?: string): Promise<void> {
   await chown(root, uid, uid);
   await chmod(root, 0o700);
@@ -428,6 +443,7 @@ async function chownTree(root: string, uid: number, skip?: string): Promise<void
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (p === skip) continue;
+      if (e.isFile() && (await lstat(p)).nlink > 1) continue;
       await lchown(p, uid, uid);
       if (e.isDirectory()) await walk(p);
     }

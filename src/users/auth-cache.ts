@@ -1,18 +1,40 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { RedisService } from '../redis/redis.service';
 
-/** How long a token check is reused. Other API processes see a logout, revocation or deactivation within this time. */
+/** How long a token check is reused: the bound on a revocation whose Redis message did not arrive. */
 export const AUTH_CACHE_MS = 1000;
 const MAX_ENTRIES = 10_000;
+/** The pub/sub channel (under REDIS_PREFIX) on which every API process hears the others' evictions. */
+export const AUTH_EVICT_CHANNEL = 'auth-evict';
+
+type Eviction = { key: string } | { userId: number };
 
 /**
  * A short-lived cache of token checks (the user and the session or access-token row behind a bearer token), so an
  * authenticated request does not cost a database round trip of its own (measured: half of a `GET /api/v1/jobs/{id}`'s
- * cost). This process evicts entries at once on logout, token revocation, deactivation and password change. Lives in
- * users/ because users and auth both evict from it and auth already depends on users.
+ * cost). A logout, token revocation, deactivation or password change evicts the entries at once in this process and,
+ * through Redis pub/sub, in every other API process (milliseconds); should the message be lost (Redis down), an entry
+ * lives AUTH_CACHE_MS at most, and a process whose subscription drops forgets everything it holds. Lives in users/
+ * because users and auth both evict from it and auth already depends on users.
  */
 @Injectable()
-export class AuthCache {
+export class AuthCache implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(AuthCache.name);
   private readonly entries = new Map<string, { userId: number; value: unknown; expires: number }>();
+  private subscriber?: Redis;
+
+  constructor(private readonly redis: RedisService) {}
+
+  onModuleInit(): void {
+    this.subscriber = this.redis.subscribe(AUTH_EVICT_CHANNEL, (message) => this.onMessage(message));
+    // Messages sent while disconnected are gone: what this process holds may have been revoked meanwhile.
+    this.subscriber.on('close', () => this.entries.clear());
+  }
+
+  onModuleDestroy(): void {
+    this.subscriber?.disconnect();
+  }
 
   get<T>(key: string): T | undefined {
     const hit = this.entries.get(key);
@@ -29,11 +51,39 @@ export class AuthCache {
     this.entries.set(key, { userId, value, expires: Date.now() + AUTH_CACHE_MS });
   }
 
-  evict(key: string): void {
+  /** Evicts one credential's entry here and in every API process. */
+  evict(key: string): Promise<void> {
     this.entries.delete(key);
+    return this.broadcast({ key });
   }
 
-  evictUser(userId: number): void {
+  /** Evicts every entry of the user here and in every API process. */
+  evictUser(userId: number): Promise<void> {
+    this.dropUser(userId);
+    return this.broadcast({ userId });
+  }
+
+  private dropUser(userId: number): void {
     for (const [key, entry] of this.entries) if (entry.userId === userId) this.entries.delete(key);
+  }
+
+  /** Never throws: the revocation is in the database already; without Redis, the other processes' entries expire. */
+  private async broadcast(eviction: Eviction): Promise<void> {
+    try {
+      await this.redis.publish(AUTH_EVICT_CHANNEL, JSON.stringify(eviction));
+    } catch (e) {
+      this.logger.warn(`eviction not announced to the other API processes (they forget it within ${AUTH_CACHE_MS} ms): ${String(e)}`);
+    }
+  }
+
+  private onMessage(message: string): void {
+    let eviction: Partial<{ key: unknown; userId: unknown }>;
+    try {
+      eviction = JSON.parse(message) as typeof eviction;
+    } catch {
+      return;
+    }
+    if (typeof eviction.key === 'string') this.entries.delete(eviction.key);
+    else if (typeof eviction.userId === 'number') this.dropUser(eviction.userId);
   }
 }

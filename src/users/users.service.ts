@@ -111,7 +111,7 @@ export class UsersService implements OnApplicationBootstrap {
       await this.users.update(id, { displayName: dto.displayName ?? user.displayName, admin: dto.admin ?? user.admin, active: dto.active ?? user.active }, em);
       if (dto.active === false && user.active) await this.users.revokeCredentials(id, em);
     });
-    this.authCache.evictUser(id);
+    await this.authCache.evictUser(id);
     return this.get(id);
   }
 
@@ -128,7 +128,7 @@ export class UsersService implements OnApplicationBootstrap {
       await this.users.update(id, { passwordHash }, em);
       await this.users.revokeCredentials(id, em);
     });
-    this.authCache.evictUser(id);
+    await this.authCache.evictUser(id);
   }
 
   touchLastAuth(id: number): Promise<void> {
