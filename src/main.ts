@@ -138,7 +138,8 @@ async function serve(roleArg: string | undefined): Promise<void> {
     life.check();
     const users = config.role === 'worker' ? undefined : life.app.get(UsersService, { strict: false });
     const sandbox = config.role === 'api' ? undefined : life.app.get(SandboxService, { strict: false });
-    const banner = startBanner({ config, ...infra, sandbox: sandbox?.mode, adminPassword: users?.generatedAdminPassword, version: version() });
+    const dashboard = config.role !== 'worker' && (await answers(`http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${config.port}/ui`));
+    const banner = startBanner({ config, ...infra, sandbox: sandbox?.mode, adminPassword: users?.generatedAdminPassword, version: version(), dashboard });
     if (users) users.generatedAdminPassword = undefined;
     logger.log(banner.lines.join('\n'));
     if (banner.password) logger.warn(`\n${banner.password.join('\n')}`);
@@ -147,6 +148,15 @@ async function serve(roleArg: string | undefined): Promise<void> {
     await life.stop();
     if (e instanceof StoppedDuringStart) process.exit(0);
     throw e;
+  }
+}
+
+/** Whether the server's own URL answers (not 4xx/5xx) within a second. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(1000) })).status < 400;
+  } catch {
+    return false;
   }
 }
 

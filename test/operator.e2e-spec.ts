@@ -103,7 +103,7 @@ describe('operator: embedded Postgres start, stop, reset-password, restart after
     const out = server.output();
     const lines = out.trimEnd().split('\n');
     expect(lines.length).toBeLessThanOrEqual(24);
-    for (const text of ['Swagger UI', '/ui', 'embedded Postgres listening on 127.0.0.1:', `key prefix "${base.REDIS_PREFIX}"`, 'role all', 'Sandbox', 'queues: none-here']) {
+    for (const text of ['Swagger UI', 'embedded Postgres listening on 127.0.0.1:', `key prefix "${base.REDIS_PREFIX}"`, 'role all', 'Sandbox', 'queues: none-here']) {
       expect(out).toContain(text);
     }
     for (const noise of ['RouterExplorer', 'InstanceLoader', 'RoutesResolver', 'NestFactory']) expect(out).not.toContain(noise);
