@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort, redisAnswers } from '../src/common/net';
 import { clusterDir } from '../src/database/embedded-postgres';
 import { waitFor } from './fixtures/runner-kit';
+import { makeTarGz } from './utils/archives';
 import { createDatabase, testEnv } from './utils/harness';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
@@ -96,6 +97,7 @@ describe('operator: embedded Postgres start, stop, reset-password, restart after
   });
 
   let firstPassword = '';
+  let stoppedJob = '';
 
   it('first start at the default log level: a short banner with the URLs, database, Redis, role, sandbox and the admin password', async () => {
     server = start(base, await freePort());
@@ -114,16 +116,37 @@ describe('operator: embedded Postgres start, stop, reset-password, restart after
     expect(await login(server.port, firstPassword)).toBe(200);
   }, 120_000);
 
-  it('SIGTERM stops the server and the Postgres it started within seconds, leaving no process behind', async () => {
+  it('SIGTERM stops the server, its running job and the Postgres it started within seconds, leaving no process behind', async () => {
     const cluster = clusterDir(dataDir);
     expect(processesOf(cluster).length).toBeGreaterThan(0);
+    // A job that would run for two minutes, running when the signal comes.
+    const api = `http://127.0.0.1:${server!.port}/api/v1`;
+    const { token } = (await (
+      await fetch(`${api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: firstPassword }) })
+    ).json()) as { token: string };
+    const auth = { authorization: `Bearer ${token}` };
+    const json = { ...auth, 'content-type': 'application/json' };
+    expect((await fetch(`${api}/experiments`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'ops' }) })).status).toBe(201);
+    expect((await fetch(`${api}/queues`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'none-here' }) })).status).toBe(201);
+    const marker = `sleep ${100 + Math.floor(Math.random() * 800)}.5`;
+    const form = new FormData();
+    form.set('experimentName', 'ops');
+    form.set('queue', 'none-here');
+    form.set('entryPoint', 'main');
+    form.set('workflow', new Blob([makeTarGz({ MLproject: `name: s\nentry_points:\n  main:\n    command: ${marker}\n` })]), 'workflow.tar.gz');
+    const submitted = await fetch(`${api}/jobs`, { method: 'POST', headers: auth, body: form });
+    expect(submitted.status).toBe(201);
+    stoppedJob = ((await submitted.json()) as { job: { id: string } }).job.id;
+    await waitFor('the job to run', async () => processesOf(marker).length > 0, 60_000, 200);
+
     const ms = await stop(server!);
     server = undefined;
     expect(ms).toBeLessThan(10_000);
     await waitFor('the cluster processes to end', async () => processesOf(cluster).length === 0, 5_000, 100).catch(() => undefined);
     expect(processesOf(cluster)).toEqual([]);
+    expect(processesOf(marker)).toEqual([]);
     expect(existsSync(join(cluster, 'postmaster.pid'))).toBe(false);
-  }, 30_000);
+  }, 90_000);
 
   let resetPassword = '';
 
@@ -150,6 +173,13 @@ describe('operator: embedded Postgres start, stop, reset-password, restart after
     expect(await login(server.port, 'change-me-please')).toBe(401);
     expect(await login(server.port, firstPassword)).toBe(401);
     expect(await login(server.port, resetPassword)).toBe(200);
+
+    // The job running at the SIGTERM was stopped and its outcome recorded before Postgres went.
+    const { token } = (await (
+      await fetch(`http://127.0.0.1:${server.port}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: resetPassword }) })
+    ).json()) as { token: string };
+    const res = await fetch(`http://127.0.0.1:${server.port}/api/v1/jobs/${stoppedJob}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await res.json()) as { job: { status: string } }).job.status).toBe('failed');
   }, 180_000);
 
   it('after kill -9 of the server the next start stops the Postgres left running and serves again', async () => {
