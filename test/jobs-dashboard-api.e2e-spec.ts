@@ -506,4 +506,47 @@ describe('v1 dashboard additions', () => {
       expect(res.body).toEqual((await submit(alice, { ...base, experimentName: 'to-archive' })).body);
     });
   });
+
+  describe('experiments list: state, numTrials, progress, endTime from the jobs (the indexed stats)', () => {
+    interface Exp {
+      name: string;
+      state: string;
+      numTrials: number;
+      progress: number;
+      endTime: string | null;
+    }
+    const listed = async (q = '') => (await t.http().get(`/api/v1/experiments?name=stats-&limit=1000${q}`).set(bearer(bob)).expect(200)).body.experiments as Exp[];
+    const byName = async () => Object.fromEntries((await listed()).map((e) => [e.name, e]));
+    const make = async (name: string) => t.http().post('/api/v1/experiments').set(bearer(alice)).send({ name }).expect(201);
+    const job = async (experimentName: string) => (await submit(alice, { ...base, experimentName })).body.job.id as string;
+    const end = (id: string, status: 'finished' | 'failed' | 'canceled') => lifecycle().end(id, { status, exitCode: status === 'finished' ? 0 : null, failureReason: status === 'finished' ? null : 'x' }, ['queued', 'started']);
+
+    it('derives each experiment’s fields as API.md §3 says, and the states filter and numTrials sort agree', async () => {
+      for (const n of ['stats-none', 'stats-active', 'stats-error', 'stats-done', 'stats-canceled']) await make(n);
+      const a1 = await job('stats-active');
+      await end(a1, 'finished');
+      await job('stats-active');
+      await end(await job('stats-error'), 'finished');
+      await end(await job('stats-error'), 'failed');
+      await end(await job('stats-done'), 'failed');
+      await end(await job('stats-done'), 'finished');
+      await end(await job('stats-canceled'), 'canceled');
+      const e = await byName();
+      expect(e['stats-none']).toMatchObject({ state: 'STATE_COMPLETED', numTrials: 0, progress: 0, endTime: null });
+      expect(e['stats-active']).toMatchObject({ state: 'STATE_ACTIVE', numTrials: 2, progress: 0.5, endTime: null });
+      expect(e['stats-error']).toMatchObject({ state: 'STATE_ERROR', numTrials: 2, progress: 1 });
+      expect(e['stats-done']).toMatchObject({ state: 'STATE_COMPLETED', numTrials: 2, progress: 1 });
+      expect(e['stats-canceled']).toMatchObject({ state: 'STATE_CANCELED', numTrials: 1, progress: 1 });
+      const { rows } = await pg.query(`SELECT e.name, max(j.ended_at) AS last FROM experiment e JOIN job j ON j.experiment_id = e.id WHERE e.name = 'stats-error' GROUP BY e.name`);
+      expect(e['stats-error'].endTime).toBe(rows[0].last.toISOString());
+      for (const state of ['STATE_ACTIVE', 'STATE_ERROR', 'STATE_COMPLETED', 'STATE_CANCELED']) {
+        expect((await listed(`&states=${state}`)).map((x) => x.name).sort()).toEqual(Object.values(e).filter((x) => x.state === state).map((x) => x.name).sort());
+      }
+      const sorted = (await listed('&sortBy=numTrials&orderBy=desc')).map((x) => x.numTrials);
+      expect(sorted).toEqual([...sorted].sort((x, y) => y - x));
+      // The single-experiment read agrees with the list.
+      const one = (await t.http().get(`/api/v1/experiments?name=stats-active`).set(bearer(bob))).body.experiments[0];
+      expect((await t.http().get(`/api/v1/experiments/${one.id}`).set(bearer(bob))).body.experiment).toEqual(one);
+    });
+  });
 });
