@@ -1,7 +1,7 @@
 // The v1 additions the dashboard needs (DASHBOARD.md §2.7), through HTTP as the dashboard calls them: log cursors,
 // heartbeats and filters, job list filters, workflow inspection, metric lists and bucketed series, rerun.
 // Role 'api' (no worker): jobs stay queued unless a test moves them with the lifecycle repository.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { JobLifecycleRepository } from '../src/jobs/job-lifecycle.repository';
@@ -338,6 +338,14 @@ describe('v1 dashboard additions', () => {
         expect(res.status).toBe(404);
         expect(res.body).toEqual((await t.http().get(`/api/v1/jobs/${noRun}/run`).set(bearer(bob))).body);
       }
+      // A run id whose run is not on this server (external MLflow mode): 404 as /run says.
+      const external = (await submit(alice, base)).body.job.id;
+      await lifecycle().claim(external, 'test-host', 'b'.repeat(32));
+      for (const path of [`/api/v1/jobs/${external}/metrics`, `/api/v1/jobs/${external}/series/acc`]) {
+        const res = await t.http().get(path).set(bearer(bob));
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual((await t.http().get(`/api/v1/jobs/${external}/run`).set(bearer(bob))).body);
+      }
       expect((await t.http().get(`/api/v1/jobs/${randomUUID()}/metrics`).set(bearer(bob))).body.code).toBe('JOB_NOT_FOUND');
       expect((await t.http().get(`/api/v1/jobs/${randomUUID()}/series/acc`).set(bearer(bob))).body.code).toBe('JOB_NOT_FOUND');
     });
@@ -548,5 +556,31 @@ describe('v1 dashboard additions', () => {
       const one = (await t.http().get(`/api/v1/experiments?name=stats-active`).set(bearer(bob))).body.experiments[0];
       expect((await t.http().get(`/api/v1/experiments/${one.id}`).set(bearer(bob))).body.experiment).toEqual(one);
     });
+  });
+});
+
+describe('POST /api/v1/workflows/inspect over MAX_WORKFLOW_BYTES', () => {
+  it('answers the 413 a submission gets, naming the limit', async () => {
+    const t = await startApp({ env: { MAX_WORKFLOW_BYTES: '4096' } });
+    try {
+      const admin = await login(t, 'admin', ADMIN_PASSWORD);
+      await createExperimentAndQueue(t, admin);
+      const big = makeTarGz({ ...WORKFLOW_FILES, 'noise.bin': randomBytes(64 * 1024) });
+      const inspected = await t.http().post('/api/v1/workflows/inspect').set(bearer(admin)).attach('workflow', big, 'w.tar.gz');
+      expect(inspected.status).toBe(413);
+      expect(inspected.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/4096/) });
+      const submitted = await t
+        .http()
+        .post('/api/v1/jobs')
+        .set(bearer(admin))
+        .field('experimentName', 'mnist')
+        .field('queue', 'tensorflow_cpu')
+        .field('entryPoint', 'main')
+        .attach('workflow', big, 'w.tar.gz');
+      expect(inspected.body).toEqual(submitted.body);
+      expect((await t.http().post('/api/v1/workflows/inspect').set(bearer(admin)).attach('workflow', workflowTarGz(), 'w.tar.gz')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
   });
 });
