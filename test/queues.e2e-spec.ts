@@ -21,8 +21,8 @@ describe('queues (/api/v1/queues)', () => {
   it('POST (admin) → 201 {queue} with every field; slugified; visible to everyone', async () => {
     const res = await create({ name: 'TensorFlow CPU', description: 'cpu boxes' }).expect(201);
     const q = res.body.queue;
-    expect(Object.keys(q).sort()).toEqual(['createdAt', 'description', 'devices', 'id', 'jobCounts', 'lastModified', 'locked', 'lockedAt', 'name', 'network']);
-    expect(q).toMatchObject({ network: null, devices: [] });
+    expect(Object.keys(q).sort()).toEqual(['createdAt', 'description', 'devices', 'id', 'jobCounts', 'lastModified', 'locked', 'lockedAt', 'memoryLimit', 'name', 'network', 'pidsLimit']);
+    expect(q).toMatchObject({ network: null, devices: [], memoryLimit: null, pidsLimit: null });
     expect(q).toMatchObject({ id: 1, name: 'tensorflow-cpu', description: 'cpu boxes', locked: false, lockedAt: null, jobCounts: { queued: 0, deferred: 0, started: 0 } });
     expect(q.createdAt).toMatch(ISO);
     expect((await t.http().get('/api/v1/queues/1').set(bearer(user)).expect(200)).body).toEqual(res.body);

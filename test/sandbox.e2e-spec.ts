@@ -1,9 +1,9 @@
 // The job sandbox, tried from inside real jobs: an escape suite (each job tries one way out; the test asserts what a
 // client sees: the job's outcome and its own output) and a benign suite (ordinary work keeps running). Small limits
 // and parallel jobs keep the wall time down.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -42,6 +42,22 @@ const WORKFLOW = makeTarGz({
 
 const processes = () => execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
 
+/** What a worker killed with SIGKILL leaves: a job directory and, under a dead worker's pids cgroup, a job still running. */
+function leaveWhatAKilledWorkerLeaves(workdir: string): { dir: string; cgroup: string | null; pid: number } {
+  const dir = join(workdir, '0b7e3c2a-5d4f-4e6a-9b1c-2d3e4f5a6b7c');
+  mkdirSync(join(dir, 'workflow'), { recursive: true });
+  writeFileSync(join(dir, 'workflow', 'left.txt'), 'left over');
+  const own = /^\d+:pids:(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+  const survivor = spawn('sleep', ['7401'], { detached: true, stdio: 'ignore' });
+  survivor.unref();
+  if (own === undefined || !existsSync('/sys/fs/cgroup/pids/cgroup.procs')) return { dir, cgroup: null, pid: survivor.pid! };
+  // pid 4194304 is above pid_max: never a live worker.
+  const cgroup = join('/sys/fs/cgroup/pids', own, 'alidade-4194304', 'job-left');
+  mkdirSync(cgroup, { recursive: true });
+  writeFileSync(join(cgroup, 'cgroup.procs'), String(survivor.pid));
+  return { dir, cgroup, pid: survivor.pid! };
+}
+
 describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () => {
   let t: TestApp;
   let admin: string;
@@ -49,6 +65,7 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
   let dataDir: string;
   let workdir: string;
   let port: number;
+  let leftovers: ReturnType<typeof leaveWhatAKilledWorkerLeaves>;
   const grace = JobProcess.killGraceMs;
 
   const run = (entryPoint: string, parameters: Record<string, string>, timeout?: string) =>
@@ -65,12 +82,13 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
     mkdirSync(dataDir, { mode: 0o700 });
     writeFileSync(join(dataDir, 'jwt-secret'), DATA_SECRET, { mode: 0o600 });
     workdir = join(tmp, 'jobs');
+    leftovers = leaveWhatAKilledWorkerLeaves(workdir);
     port = await freePort();
     const venvBase = realpathSync(join(VENV, 'bin', 'python'));
     t = await startApp({
       role: 'all',
       env: {
-        WORKER_QUEUES: 'box,wide',
+        WORKER_QUEUES: 'box,wide,tight',
         WORKER_CONCURRENCY: '4',
         // The port it listens on below: jobs get http://127.0.0.1:<PORT> (PUBLIC_URL's default) as MLFLOW_TRACKING_URI.
         PORT: String(port),
@@ -271,6 +289,14 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
     });
   });
 
+  it("at start, the worker removes what a killed worker left: job directories, cgroups and the processes in them", async () => {
+    await waitFor('the leftover directory to go', async () => !existsSync(leftovers.dir), 10_000);
+    if (leftovers.cgroup) {
+      await waitFor('the leftover cgroup to go', async () => !existsSync(join(leftovers.cgroup!, '..')), 10_000);
+      await waitFor('its process to be killed', async () => !processes().includes('sleep 7401'), 5000);
+    }
+  });
+
   describe('the worker\'s shared copies (workflows unpacked once per content hash, plugins once per change)', () => {
     it('a job writes its own files and its copy of small workflow files; large ones are read-only links it can only replace; the next job of the same workflow sees the original', async () => {
       const big = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
@@ -376,6 +402,24 @@ describe('job sandbox (bubblewrap): escapes are blocked, ordinary jobs run', () 
       expect(await out(await ended(narrow))).toEqual(['False False']);
       const patched = await t.http().patch(`/api/v1/queues/${res.body.queue.id}`).set(bearer(admin)).send({ network: 'default', devices: [] }).expect(200);
       expect(patched.body.queue).toMatchObject({ network: null, devices: [] });
+    });
+
+    it("on a queue with limits of its own (admin-set), its jobs get those instead of the worker's; bad values are 400", async () => {
+      const res = await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name: 'tight', memoryLimit: '64M', pidsLimit: 32 }).expect(201);
+      expect(res.body.queue).toMatchObject({ name: 'tight', memoryLimit: 64 * 1024 * 1024, pidsLimit: 32 });
+      const id = res.body.queue.id;
+      const bad = await t.http().patch(`/api/v1/queues/${id}`).set(bearer(admin)).send({ memoryLimit: 'lots', pidsLimit: 1 }).expect(400);
+      expect(Object.keys(bad.body.details.fields).sort()).toEqual(['memoryLimit', 'pidsLimit']);
+      const onTight = (script: string) => submit(t, admin, { experimentName: 'sandbox', queue: 'tight', entryPoint: 'sh', parameters: { script }, timeout: '60s' }, WORKFLOW);
+      // 96 MiB: within the worker's 128 MiB, past the queue's 64 MiB.
+      const [hog, bomb] = await Promise.all([
+        submit(t, admin, { experimentName: 'sandbox', queue: 'tight', entryPoint: 'py', parameters: { code: 'x = bytearray(96 * 1024 * 1024)\nfor i in range(0, len(x), 4096): x[i] = 1\nprint("ALLOCATED")' } }, WORKFLOW),
+        onTight(':(){ :|:& };:; while :; do :; done'),
+      ]);
+      expect(await ended(hog)).toMatchObject({ status: 'failed', failureReason: 'memory limit 64 MiB exceeded' });
+      expect(await ended(bomb)).toMatchObject({ status: 'failed', failureReason: 'process limit 32 exceeded' });
+      const reset = await t.http().patch(`/api/v1/queues/${id}`).set(bearer(admin)).send({ memoryLimit: 'default', pidsLimit: 'default' }).expect(200);
+      expect(reset.body.queue).toMatchObject({ memoryLimit: null, pidsLimit: null });
     });
 
     it('time out and get canceled: the whole sandbox goes', async () => {

@@ -39,4 +39,49 @@ describe('OpenAPI document', () => {
     );
     expect(required).toEqual([]);
   });
+
+  type Op = {
+    summary?: string;
+    tags?: string[];
+    security?: unknown[];
+    responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  };
+  const doc = () => JSON.parse(readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, Op>>; tags?: Array<{ name: string }> };
+  const operations = () => Object.entries(doc().paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })));
+  const faceSchema = (path: string) =>
+    path.startsWith('/api/2.0/') ? 'MlflowError' : path.startsWith('/api/v1/') ? 'V1Error' : path.startsWith('/api/') ? 'DioptraError' : 'V1Error';
+
+  it('lists at least one 4xx for every operation, each with the error body of its face', () => {
+    const ops = operations();
+    expect(ops.length).toBeGreaterThan(90);
+    expect(ops.filter(({ op }) => !Object.keys(op.responses).some((s) => /^4\d\d$/.test(s))).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    const wrongBody = ops.flatMap(({ path, method, op }) =>
+      Object.entries(op.responses)
+        .filter(([s, r]) => /^4\d\d$/.test(s) && r.content?.['application/json']?.schema?.$ref !== `#/components/schemas/${faceSchema(path)}`)
+        .map(([s]) => `${method} ${path} ${s}`),
+    );
+    expect(wrongBody).toEqual([]);
+  });
+
+  it('documents 401 and 403 on every authenticated operation, 404 where the path names a resource, 413 where there is a body', () => {
+    const missing = operations().flatMap(({ path, method, op }) => {
+      const want = [...(op.security ? ['401', '403'] : []), ...(/\{[^}]+\}/.test(path) ? ['404'] : [])];
+      return want.filter((s) => !op.responses[s]).map((s) => `${method} ${path} ${s}`);
+    });
+    expect(missing).toEqual([]);
+    expect(doc().paths['/api/v1/jobs'].post.responses['413']).toBeDefined();
+    expect(doc().paths['/api/v1/experiments'].post.responses['409']).toBeDefined();
+    expect(doc().paths['/health'].get.security).toBeUndefined();
+  });
+
+  it('gives every operation a summary in words (no internal ids like E3 or J3) and a tag of its face and resource', () => {
+    const ops = operations();
+    expect(ops.filter(({ op }) => !op.summary || /^[EQJT]\d+\b/.test(op.summary)).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    const declared = new Set((doc().tags ?? []).map((t) => t.name));
+    expect(ops.filter(({ op }) => op.tags?.length !== 1 || !declared.has(op.tags[0])).map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    const tagOf = (method: string, path: string) => doc().paths[path][method].tags![0];
+    expect(tagOf('get', '/api/v1/jobs')).toBe('v1: Jobs');
+    expect(tagOf('get', '/api/job')).toBe('Dioptra: jobs');
+    expect(tagOf('post', '/api/2.0/mlflow/runs/log-batch')).toBe('MLflow: runs');
+  });
 });

@@ -19,11 +19,12 @@ import { TaskPluginsApiModule } from '../task-plugins/task-plugins-api.module';
 import { MLFLOW_ERROR_FACE } from '../tracking/mlflow-error-table';
 import { TrackingApiModule } from '../tracking/tracking-api.module';
 import { UsersModule } from '../users/users.module';
+import { WorkersModule } from '../workers/workers.module';
 import { WorkerModule } from './worker.module';
 
 /** The HTTP API: both faces and health. Never runs jobs (ghostfolio #6914: a long job must not stall the API). */
 @Module({
-  imports: [UsersModule, AuthModule, HealthModule, ExperimentsModule, QueuesModule, TaskPluginsApiModule, JobsApiModule, DioptraModule, TrackingApiModule],
+  imports: [UsersModule, AuthModule, HealthModule, ExperimentsModule, QueuesModule, TaskPluginsApiModule, JobsApiModule, DioptraModule, TrackingApiModule, WorkersModule],
   providers: [
     RouteIndex,
     // First match wins: a face with a prefix inside another's (MLflow's /api/2.0 inside Dioptra's /api) comes first.

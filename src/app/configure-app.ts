@@ -6,8 +6,9 @@ import { readdirSync } from 'node:fs';
 import { RouteIndex } from '../common/errors/route-index';
 import { AppConfig } from '../config/config';
 import { JSON_BODY_LIMIT, rawUrlGuard, verifyRawBody } from '../common/input-guards';
+import { refineOpenApi, routeAuth } from './openapi-document';
 
-/** The OpenAPI document generated from the controllers' decorators. */
+/** The OpenAPI document generated from the controllers' decorators, refined by the rules of openapi-document.ts. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Alidade')
@@ -20,7 +21,8 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     .addBearerAuth()
     .build();
-  return SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  return refineOpenApi(document, routeAuth(app));
 }
 
 /**

@@ -6,13 +6,14 @@ import { ConfigModule } from '@nestjs/config';
 import { join } from 'node:path';
 import { AppConfig, loadConfig } from './config';
 
-export async function loadConfigFromEnvironment(roleArg?: string, cwd: string = process.cwd()): Promise<AppConfig> {
+/** `fallbacks`: values for variables neither the environment nor `.env` sets (a command that needs less than the server). */
+export async function loadConfigFromEnvironment(roleArg?: string, cwd: string = process.cwd(), fallbacks: Record<string, string> = {}): Promise<AppConfig> {
   let config: AppConfig | undefined;
   await ConfigModule.forRoot({
     envFilePath: join(cwd, '.env'),
     expandVariables: false,
     validate: (merged) => {
-      config = loadConfig(merged as NodeJS.ProcessEnv, roleArg);
+      config = loadConfig({ ...fallbacks, ...(merged as NodeJS.ProcessEnv) }, roleArg);
       return {}; // ConfigModule copies what validate returns into process.env: nothing
     },
   });

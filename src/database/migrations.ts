@@ -7,6 +7,7 @@ import { BlobChunks1764620000000 } from './migrations/1764620000000-blob-chunks'
 import { QueueSandbox1764630000000 } from './migrations/1764630000000-queue-sandbox';
 import { Tracking1764640000000 } from './migrations/1764640000000-tracking';
 import { LoginSessionTokenHash1764660000000 } from './migrations/1764660000000-login-session-token-hash';
+import { QueueLimits1764740000000 } from './migrations/1764740000000-queue-limits';
 
 export const MIGRATIONS: Function[] = [
   UsersAndAuth1764500000000,
@@ -17,4 +18,5 @@ export const MIGRATIONS: Function[] = [
   QueueSandbox1764630000000,
   Tracking1764640000000,
   LoginSessionTokenHash1764660000000,
+  QueueLimits1764740000000,
 ];

@@ -32,6 +32,8 @@ export class HealthController {
       () => this.db.pingCheck('database', { timeout: 2000 }),
       async () => {
         const check = this.indicator.check('redis');
+        // Not connected: down at once (a ping would wait in ioredis's offline queue for the reconnect).
+        if (!this.redis.ready) return check.down({ message: `not connected (${this.redis.client.status})` });
         try {
           await Promise.race([this.redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000))]);
           return check.up();

@@ -3,10 +3,11 @@ import { Module } from '@nestjs/common';
 import { JobsController } from './jobs.controller';
 import { JobsModule } from './jobs.module';
 import { WorkflowUploadInterceptor } from './workflow-upload.interceptor';
+import { WorkflowsController } from './workflows.controller';
 
 @Module({
   imports: [JobsModule],
-  controllers: [JobsController],
+  controllers: [JobsController, WorkflowsController],
   providers: [WorkflowUploadInterceptor],
 })
 export class JobsApiModule {}

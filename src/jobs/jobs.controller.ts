@@ -12,6 +12,7 @@ import {
   JobReplyDto,
   JobsPageDto,
   ListJobsQueryDto,
+  parseIsoTime,
   SubmitJobFormDto,
   toJobDto,
   toJobLogDto,
@@ -56,23 +57,28 @@ export class JobsController {
     return {};
   }
 
-  /** A job's log lines, paged by line id; `?follow=true` streams NDJSON until the job has ended. */
+  /**
+   * A job's log lines, paged by line id (`afterId`, `q` and `stream` narrow the set that is paged); `?follow=true`
+   * streams NDJSON after `afterId` until the job has ended, with `heartbeat=true` an empty line every 15 s of silence.
+   */
   @Get('jobs/:id/logs')
   @ApiProduces('application/json', 'application/x-ndjson')
   @ApiOkResponse({ type: JobLogsPageDto })
   async logs(@Param('id') id: string, @Query() q: JobLogsQueryDto, @Res() res: Response): Promise<void> {
+    const filter = { afterId: q.afterId, text: q.q, stream: q.stream };
     if (!q.follow) {
-      const page = await this.jobs.logs(id, q.orderBy ?? 'asc', q.offset ?? 0, q.limit ?? 100);
+      const page = await this.jobs.logs(id, { filter, orderBy: q.orderBy ?? 'asc', offset: q.offset ?? 0, limit: q.limit ?? 100 });
       res.json({ logs: page.rows.map(toJobLogDto), pagination: page.pagination } satisfies JobLogsPageDto);
       return;
     }
-    await this.jobs.assertExists(id);
+    await this.jobs.assertFollowable(id, filter);
     const signal = closeSignal(res);
     res.status(200).setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache');
     res.flushHeaders();
-    for await (const batch of this.jobs.followLogs(id, signal)) {
-      const chunk = batch.map((l) => `${JSON.stringify(toJobLogDto(l))}\n`).join('');
+    for await (const batch of this.jobs.followLogs(id, signal, { afterId: q.afterId, heartbeat: q.heartbeat })) {
+      // An empty batch is a heartbeat: an empty line, which NDJSON readers skip.
+      const chunk = batch.length === 0 ? '\n' : batch.map((l) => `${JSON.stringify(toJobLogDto(l))}\n`).join('');
       if (!(await writeChunk(res, chunk))) return;
     }
     res.end();
@@ -99,7 +105,15 @@ export class JobsController {
 
 function listQuery(q: ListJobsQueryDto): ListJobsQuery {
   return {
-    filter: { statuses: q.status, experimentId: q.experimentId, queueId: q.queueId, usernames: q.users, dependsOn: q.dependsOn },
+    filter: {
+      statuses: q.status,
+      experimentId: q.experimentId,
+      queueId: q.queueId,
+      usernames: q.users,
+      dependsOn: q.dependsOn,
+      modifiedSince: q.modifiedSince !== undefined ? parseIsoTime(q.modifiedSince)! : undefined,
+      idPrefix: q.idPrefix?.replace(/-/g, '').toLowerCase(),
+    },
     sortBy: q.sortBy ?? 'id',
     orderBy: q.orderBy ?? 'asc',
     offset: q.offset ?? 0,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { escapeLike } from '../common/sql';
 import { LogStream } from './job-log.entity';
 import { ENDED_STATUSES, JobEntity, JobStatus } from './job.entity';
 
@@ -24,6 +25,25 @@ export interface JobListFilter {
   queueId?: number;
   usernames?: string[];
   dependsOn?: string;
+  /** lastModified later than this. */
+  modifiedSince?: Date;
+  /** Lowercase hex digits (1–32) the id's digits start with. */
+  idPrefix?: string;
+}
+
+/** Which of a job's lines a page holds. */
+export interface JobLogFilter {
+  /** Only ids greater than this (a bigint as a decimal string). */
+  afterId?: string;
+  /** Case-insensitive substring. */
+  text?: string;
+  stream?: LogStream;
+}
+
+/** The uuid range of the ids whose hex digits start with `prefix`: a range scan of the primary key, not a text match. */
+function uuidRange(prefix: string): [string, string] {
+  const uuid = (hex: string) => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return [uuid(prefix.padEnd(32, '0')), uuid(prefix.padEnd(32, 'f'))];
 }
 
 export type JobSortKey = 'id' | 'createdAt' | 'lastModified' | 'status';
@@ -155,6 +175,12 @@ export class JobsRepository {
     if (filter.experimentId !== undefined) add((p) => `j.experiment_id = ${p}`, filter.experimentId);
     if (filter.queueId !== undefined) add((p) => `j.queue_id = ${p}`, filter.queueId);
     if (filter.dependsOn !== undefined) add((p) => `j.depends_on = ${p}`, filter.dependsOn);
+    if (filter.modifiedSince !== undefined) add((p) => `j.last_modified > ${p}`, filter.modifiedSince);
+    if (filter.idPrefix !== undefined) {
+      const [lo, hi] = uuidRange(filter.idPrefix);
+      add((p) => `j.id >= ${p}::uuid`, lo);
+      add((p) => `j.id <= ${p}::uuid`, hi);
+    }
     if (filter.usernames?.length) {
       // Usernames are unique case-insensitively (functional index on lower(username)).
       add((p) => `j.owner_id IN (SELECT id FROM "user" WHERE lower(username) = ANY(${p}::text[]))`, filter.usernames.map((u) => u.toLowerCase()));
@@ -199,20 +225,37 @@ export class JobsRepository {
     return rows.map((r) => ({ id: r.id, queueId: r.queue_id, seq: r.seq }));
   }
 
-  async countLogs(jobId: string): Promise<number> {
-    const rows: Array<{ n: string }> = await this.ds.query(`SELECT count(*) AS n FROM job_log WHERE job_id = $1`, [jobId]);
+  private logWhere(jobId: string, filter: JobLogFilter): { sql: string; params: unknown[] } {
+    const params: unknown[] = [jobId];
+    const clauses = ['job_id = $1'];
+    if (filter.afterId !== undefined) clauses.push(`id > $${params.push(filter.afterId)}::bigint`);
+    if (filter.stream !== undefined) clauses.push(`stream = $${params.push(filter.stream)}`);
+    if (filter.text !== undefined) clauses.push(`line ILIKE $${params.push(`%${escapeLike(filter.text)}%`)}`);
+    return { sql: clauses.join(' AND '), params };
+  }
+
+  async countLogs(jobId: string, filter: JobLogFilter = {}): Promise<number> {
+    const { sql, params } = this.logWhere(jobId, filter);
+    const rows: Array<{ n: string }> = await this.ds.query(`SELECT count(*) AS n FROM job_log WHERE ${sql}`, params);
     return Number(rows[0].n);
   }
 
-  async findLogPage(jobId: string, order: 'asc' | 'desc', skip: number, take: number): Promise<JobLogRow[]> {
+  async findLogPage(jobId: string, filter: JobLogFilter, order: 'asc' | 'desc', skip: number, take: number): Promise<JobLogRow[]> {
     if (take <= 0) return [];
     const dir = order === 'desc' ? 'DESC' : 'ASC';
-    return this.ds.query(`SELECT id, stream, line, time FROM job_log WHERE job_id = $1 ORDER BY id ${dir} LIMIT $2 OFFSET $3`, [jobId, take, skip]);
+    const { sql, params } = this.logWhere(jobId, filter);
+    return this.ds.query(`SELECT id, stream, line, time FROM job_log WHERE ${sql} ORDER BY id ${dir} LIMIT $${params.push(take)} OFFSET $${params.push(skip)}`, params);
   }
 
   /** Lines after a cursor, in order (following a running job). */
   async findLogsAfter(jobId: string, afterId: string, limit: number): Promise<JobLogRow[]> {
     return this.ds.query(`SELECT id, stream, line, time FROM job_log WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [jobId, afterId, limit]);
+  }
+
+  /** Ids of the jobs a worker process is running (claimed by it and still `started`). */
+  async findStartedOn(workerHost: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM job WHERE status = 'started' AND worker_host = $1 ORDER BY seq`, [workerHost]);
+    return rows.map((r) => r.id);
   }
 
   async findStatusAndEnd(jobId: string): Promise<{ status: JobStatus; endedAt: Date | null } | null> {

@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { AuthUser, mayActOn } from '../common/auth-user';
-import { PermissionDeniedError } from '../common/errors/domain-error';
+import { PermissionDeniedError, ValidationFailedError } from '../common/errors/domain-error';
 import { parseDuration } from '../common/duration';
 import { Page, pageWindow } from '../common/pagination';
 import { AppConfig } from '../config/config';
@@ -17,14 +17,14 @@ import { BlobReadable } from '../storage/blob-store';
 import { PostgresBlobStore } from '../storage/postgres-blob-store';
 import { ArchiveEntry, ArchiveError, ArchiveLimits, ArchiveSource, listArchive, readArchiveFile } from '../workflows/archive';
 import { formatEntryPointKwargs, parseEntryPointKwargs } from '../workflows/kwargs';
-import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
+import { findMLproject, MLProject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { secureFilename } from '../workflows/secure-filename';
 import { WorkflowInvalidError, workflowErrorFrom } from '../workflows/workflow.errors';
 import { JobDispatcher } from './job-dispatcher';
 import { JobLifecycleRepository } from './job-lifecycle.repository';
 import { ENDED_STATUSES, JobEntity, JobStatus } from './job.entity';
 import { DependencyNotFoundError, JobNotCancelableError, JobNotFoundError, JobSubmissionInvalidError } from './jobs.errors';
-import { JobListFilter, JobLogRow, JobSortKey, JobsRepository, JobView } from './jobs.repository';
+import { JobListFilter, JobLogFilter, JobLogRow, JobSortKey, JobsRepository, JobView } from './jobs.repository';
 
 /** An uploaded archive, spooled to a file by the face (which removes it after the request). */
 export interface WorkflowUpload {
@@ -46,6 +46,15 @@ export interface SubmitJobInput {
   workflow?: WorkflowUpload | null;
 }
 
+/** One declared entry point of an archive's MLproject, as the submission form shows it. */
+export interface InspectedEntryPoint {
+  name: string;
+  command: string;
+  parameters: Array<{ name: string; type: string; default: string | null; required: boolean }>;
+  /** Why a submission of this entry point would be refused (its declaration cannot be read), else null. */
+  error: string | null;
+}
+
 export interface ListJobsQuery {
   filter: JobListFilter;
   sortBy: JobSortKey;
@@ -55,6 +64,7 @@ export interface ListJobsQuery {
 }
 
 const DEFAULT_TIMEOUT = '24h';
+const WORKFLOW_REQUIRED = 'a workflow archive (file field "workflow") is required';
 const MAX_MLPROJECT_BYTES = 1024 * 1024;
 const TIMEOUT_FORMAT = /^\d+[smhd]?$/;
 const MAX_TIMEOUT_SECONDS = 2 ** 31 - 1;
@@ -64,6 +74,15 @@ const FOLLOW_POLL_MS = 300;
 const FOLLOW_BATCH = 1000;
 /** Lines a worker flushes after the row ended (a cancel ends the row first) still reach a follower. */
 const FOLLOW_GRACE_MS = 2000;
+/** A followed log with `heartbeat=true` gets an empty line after this long without output (DASHBOARD.md §2.7 #2). */
+export const HEARTBEAT_MS = 15_000;
+
+export interface LogsPageQuery {
+  filter: JobLogFilter;
+  orderBy: 'asc' | 'desc';
+  offset: number;
+  limit: number;
+}
 
 /** Jobs: the one submission path for both faces, reads, cancel, logs. */
 @Injectable()
@@ -102,7 +121,7 @@ export class JobsService {
     }
     const queue = await this.queues.getForSubmission(input.queue);
     const workflow = input.workflow;
-    if (!workflow || workflow.size === 0) throw new JobSubmissionInvalidError('a workflow archive (file field "workflow") is required');
+    if (!workflow || workflow.size === 0) throw new JobSubmissionInvalidError(WORKFLOW_REQUIRED);
 
     const { params, kwargs } = this.parametersOf(input);
     await this.checkWorkflow(workflow.path, input.entryPoint, params);
@@ -179,6 +198,12 @@ export class JobsService {
 
   /** Archive format and safety, exactly one MLproject, entry point and parameters — what the worker will need. */
   private async checkWorkflow(bytes: ArchiveSource, entryPoint: string, params: Record<string, string>): Promise<void> {
+    const { project, projectFiles } = await this.readWorkflow(bytes);
+    resolveEntryPoint(project, projectFiles, entryPoint, params);
+  }
+
+  /** The archive checks of a submission (format, safety, limits, exactly one readable MLproject), then its project. */
+  private async readWorkflow(bytes: ArchiveSource): Promise<{ project: MLProject; projectFiles: Set<string> }> {
     const limits: ArchiveLimits = { maxEntries: this.config.maxArchiveEntries, maxExtractedBytes: this.config.maxExtractedBytes };
     let entries: ArchiveEntry[];
     let path: string;
@@ -199,7 +224,27 @@ export class JobsService {
     const dir = posix.dirname(path);
     const prefix = dir === '.' ? '' : `${dir}/`;
     const projectFiles = new Set(entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));
-    resolveEntryPoint(project, projectFiles, entryPoint, params);
+    return { project, projectFiles };
+  }
+
+  /**
+   * What a submission form needs to know of an archive, stored nowhere: its declared entry points and their
+   * parameters. Refused exactly as a submission of it would be (the same checks and texts); an entry point that
+   * cannot be parsed is listed with the reason a submission of it would get, as the others still run.
+   */
+  async inspectWorkflow(workflow: WorkflowUpload | null | undefined): Promise<InspectedEntryPoint[]> {
+    if (!workflow || workflow.size === 0) throw new JobSubmissionInvalidError(WORKFLOW_REQUIRED);
+    const { project } = await this.readWorkflow(workflow.path);
+    return project.entryPointNames.map((name): InspectedEntryPoint => {
+      try {
+        const spec = project.entryPoint(name)!;
+        const parameters = Object.entries(spec.parameters).map(([p, def]) => ({ name: p, type: def.type, default: def.default ?? null, required: def.default === undefined }));
+        return { name, command: spec.command, parameters, error: null };
+      } catch (e) {
+        if (e instanceof WorkflowInvalidError) return { name, command: '', parameters: [], error: e.message };
+        throw e;
+      }
+    });
   }
 
   async get(id: string): Promise<JobView> {
@@ -267,34 +312,48 @@ export class JobsService {
     }
   }
 
-  async logs(id: string, orderBy: 'asc' | 'desc', offset: number, limit: number): Promise<Page<JobLogRow>> {
+  /** A page of a job's lines; the filter narrows the set that `total`, `offset` and `limit` count in. */
+  async logs(id: string, q: LogsPageQuery): Promise<Page<JobLogRow>> {
     const job = await this.getEntity(id);
-    const total = await this.jobs.countLogs(job.id);
-    const pagination = pageWindow(total, offset, limit);
-    const rows = await this.jobs.findLogPage(job.id, orderBy, pagination.startIndex, pagination.endIndex - pagination.startIndex);
+    const total = await this.jobs.countLogs(job.id, q.filter);
+    const pagination = pageWindow(total, q.offset, q.limit);
+    const rows = await this.jobs.findLogPage(job.id, q.filter, q.orderBy, pagination.startIndex, pagination.endIndex - pagination.startIndex);
     return { rows, pagination };
   }
 
-  /** Checks the job exists (call before a reply is committed to streaming). */
-  async assertExists(id: string): Promise<void> {
+  /**
+   * Checks a follow can start (call before the reply is committed to streaming): the job exists, and no paged-form
+   * filter was asked for — a followed log is every line after the cursor.
+   */
+  async assertFollowable(id: string, filter: JobLogFilter): Promise<void> {
+    const fields: Record<string, string[]> = {};
+    if (filter.text !== undefined) fields.q = ['q filters the paged form only: leave out follow=true, or q'];
+    if (filter.stream !== undefined) fields.stream = ['stream filters the paged form only: leave out follow=true, or stream'];
+    if (Object.keys(fields).length > 0) throw new ValidationFailedError(fields, Object.values(fields).flat().join('; '));
     await this.getEntity(id);
   }
 
   /**
-   * Every log line of a job, in order, as batches, polling the table until the job has ended and every line was
-   * read. Stops early when `signal` aborts (the client went away).
+   * Every log line of a job after `afterId` (all by default), in order, as batches, polling the table until the job
+   * has ended and every line was read. With `heartbeat`, an empty batch every HEARTBEAT_MS while no line came (the
+   * face writes an empty line). Stops early when `signal` aborts (the client went away).
    */
-  async *followLogs(id: string, signal: AbortSignal): AsyncGenerator<JobLogRow[]> {
+  async *followLogs(id: string, signal: AbortSignal, options: { afterId?: string; heartbeat?: boolean } = {}): AsyncGenerator<JobLogRow[]> {
     const job = await this.getEntity(id);
-    let after = '0';
+    let after = options.afterId ?? '0';
+    let lastSent = Date.now();
     while (!signal.aborted) {
       // Status first, lines second: a line written before the job ended is always read after seeing the end.
       const state = await this.jobs.findStatusAndEnd(job.id);
       const batch = await this.jobs.findLogsAfter(job.id, after, FOLLOW_BATCH);
       if (batch.length > 0) {
         after = batch[batch.length - 1].id;
+        lastSent = Date.now();
         yield batch;
         if (batch.length === FOLLOW_BATCH) continue;
+      } else if (options.heartbeat && Date.now() - lastSent >= HEARTBEAT_MS) {
+        lastSent = Date.now();
+        yield [];
       }
       if (state && ENDED.has(state.status) && batch.length === 0) {
         const endedFor = state.endedAt ? Date.now() - state.endedAt.getTime() : Infinity;
@@ -302,6 +361,11 @@ export class JobsService {
       }
       await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
     }
+  }
+
+  /** Ids of the jobs a worker process (its `worker_host`) is running: what its heartbeat reports. */
+  runningOn(workerHost: string): Promise<string[]> {
+    return this.jobs.findStartedOn(workerHost);
   }
 
   /** The archive as uploaded, as a stream read from the store as the client takes it, and its (sanitized) file name. */

@@ -20,6 +20,13 @@ export class QueueEntity {
   /** Device paths (globs such as /dev/nvidia*) bound into the sandbox of this queue's jobs, besides JOB_DEVICES. */
   @Column({ type: 'text', array: true, default: () => "'{}'" }) devices: string[];
 
+  /** Memory limit in bytes for this queue's jobs; null = the worker's JOB_MEMORY_LIMIT. bigint, read as a number. */
+  @Column({ name: 'memory_limit', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  memoryLimit: number | null;
+
+  /** Process limit for this queue's jobs; null = the worker's JOB_PIDS_LIMIT. */
+  @Column({ name: 'pids_limit', type: 'integer', nullable: true }) pidsLimit: number | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', precision: 3, default: () => 'now()' }) createdAt: Date;
 
   @Column({ name: 'last_modified', type: 'timestamptz', precision: 3, default: () => 'now()' }) lastModified: Date;

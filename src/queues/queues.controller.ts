@@ -78,5 +78,7 @@ export function toQueueDto({ queue: q, jobCounts }: QueueView): QueueDto {
     jobCounts,
     network: q.network,
     devices: q.devices,
+    memoryLimit: q.memoryLimit,
+    pidsLimit: q.pidsLimit,
   };
 }

@@ -5,6 +5,9 @@ import { Page, pageWindow } from '../common/pagination';
 import { escapeLike, isRowId, isStorableText, isUniqueViolation } from '../common/sql';
 import { QueueEntity } from './queue.entity';
 
+/** The columns a caller may set on create and patch. */
+export type QueueValues = Partial<Pick<QueueEntity, 'name' | 'description' | 'network' | 'devices' | 'memoryLimit' | 'pidsLimit'>>;
+
 /** Jobs on a queue that are not over yet. */
 export interface QueueJobCounts {
   queued: number;
@@ -56,16 +59,16 @@ export class QueuesRepository {
   }
 
   /** Inserts; returns the new id, or null when the name is taken (unique index), so a race never becomes a 500. */
-  async insert(values: { name: string; description: string; network?: 'none' | 'host' | null; devices?: string[] }, em?: EntityManager): Promise<number | null> {
+  async insert(values: QueueValues & { name: string; description: string }, em?: EntityManager): Promise<number | null> {
     const rows: Array<{ id: number }> = await (em ?? this.ds.manager).query(
-      `INSERT INTO queue (name, description, network, devices) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id`,
-      [values.name, values.description, values.network ?? null, values.devices ?? []],
+      `INSERT INTO queue (name, description, network, devices, memory_limit, pids_limit) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id`,
+      [values.name, values.description, values.network ?? null, values.devices ?? [], values.memoryLimit ?? null, values.pidsLimit ?? null],
     );
     return rows.length ? rows[0].id : null;
   }
 
   /** Updates a live queue and bumps last_modified; false when the new name is taken. */
-  async update(id: number, values: Partial<Pick<QueueEntity, 'name' | 'description' | 'network' | 'devices'>>, em?: EntityManager): Promise<boolean> {
+  async update(id: number, values: QueueValues, em?: EntityManager): Promise<boolean> {
     try {
       await this.repo(em).update({ id, deletedAt: IsNull() }, { ...values, lastModified: () => 'now()' });
       return true;

@@ -5,7 +5,7 @@ import { Page } from '../common/pagination';
 import { slugify, slugifyName } from '../common/slugify';
 import { QueueEntity } from './queue.entity';
 import { QueueActiveError, QueueAlreadyExistsError, QueueLockedError, QueueNameInvalidError, QueueNotFoundError } from './queues.errors';
-import { QueueFilter, QueueJobCounts, QueueSort, QueuesRepository } from './queues.repository';
+import { QueueFilter, QueueJobCounts, QueueSort, QueuesRepository, QueueValues } from './queues.repository';
 
 /**
  * How a queue is named by a caller: by id, by name (slugified first), or by exact stored name (Dioptra's lock and
@@ -20,6 +20,10 @@ export interface QueueInput {
   /** `default`: the worker's JOB_NETWORK (stored as null). */
   network?: 'none' | 'host' | 'default';
   devices?: string[];
+  /** Bytes; `default`: the worker's JOB_MEMORY_LIMIT (stored as null). */
+  memoryLimit?: number | 'default';
+  /** `default`: the worker's JOB_PIDS_LIMIT (stored as null). */
+  pidsLimit?: number | 'default';
 }
 
 export interface QueueListQuery extends QueueFilter {
@@ -78,7 +82,7 @@ export class QueuesService {
     requireAdmin(actor);
     const name = validName(input.name);
     await this.assertNameFree(name);
-    const id = await this.queues.insert({ name, description: input.description ?? '', network: storedNetwork(input.network) ?? null, devices: input.devices ?? [] });
+    const id = await this.queues.insert({ ...sandboxValues(input), name, description: input.description ?? '' });
     if (id === null) throw new QueueAlreadyExistsError(name); // lost a race for the name
     return this.get({ id });
   }
@@ -87,14 +91,12 @@ export class QueuesService {
   async update(actor: AuthUser, ref: QueueRef, input: QueueInput): Promise<QueueEntity> {
     requireAdmin(actor);
     const queue = await this.get(ref);
-    const values: { name?: string; description?: string; network?: 'none' | 'host' | null; devices?: string[] } = {};
+    const values: QueueValues = sandboxValues(input);
     if (input.name !== undefined) {
       values.name = validName(input.name);
       await this.assertNameFree(values.name, queue.id);
     }
     if (input.description !== undefined) values.description = input.description;
-    if (input.network !== undefined) values.network = storedNetwork(input.network);
-    if (input.devices !== undefined) values.devices = input.devices;
     if (!(await this.queues.update(queue.id, values))) throw new QueueAlreadyExistsError(values.name!);
     return this.get({ id: queue.id });
   }
@@ -157,6 +159,13 @@ function validName(raw: unknown): string {
   return name;
 }
 
-function storedNetwork(network: QueueInput['network']): 'none' | 'host' | null | undefined {
-  return network === 'default' ? null : network;
+/** The sandbox choices as stored: `default` becomes null (the worker's setting); what was not given stays unset. */
+function sandboxValues(input: QueueInput): QueueValues {
+  const values: QueueValues = {};
+  const stored = <T>(v: T | 'default'): T | null => (v === 'default' ? null : v);
+  if (input.network !== undefined) values.network = stored(input.network);
+  if (input.devices !== undefined) values.devices = input.devices;
+  if (input.memoryLimit !== undefined) values.memoryLimit = stored(input.memoryLimit);
+  if (input.pidsLimit !== undefined) values.pidsLimit = stored(input.pidsLimit);
+  return values;
 }

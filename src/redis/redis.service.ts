@@ -1,14 +1,20 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Bull from 'bull';
 import Redis, { RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/config';
 
+/** While Redis is unreachable, the warning is repeated this often. */
+export const REDIS_DOWN_REPEAT_MS = 30_000;
+const REDIS_WATCH_MS = 2_000;
+
 /**
  * Redis connections for the whole process: one command client and one subscriber shared by every Bull queue (Bull's
- * `createClient` hook), a blocking client per worker queue, and the pub/sub channel that carries cancels.
+ * `createClient` hook), a blocking client per worker queue, and the pub/sub channel that carries cancels. Watches the
+ * command client: Redis unreachable is a warning at once and every REDIS_DOWN_REPEAT_MS while it lasts, and a line
+ * when it is back (jobs submitted meanwhile wait in Postgres; the dispatcher hands them over then).
  */
 @Injectable()
-export class RedisService implements OnApplicationShutdown {
+export class RedisService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
   readonly client: Redis;
   private subscriber?: Redis;
@@ -18,6 +24,59 @@ export class RedisService implements OnApplicationShutdown {
   constructor(private readonly config: AppConfig) {
     this.client = this.connect('client');
   }
+
+  private downSince?: number;
+  private downWarnedAt = 0;
+  private lastError = '';
+  private watch?: NodeJS.Timeout;
+
+  onModuleInit(): void {
+    this.client.on('error', (e: Error) => {
+      this.lastError = e.message || (e as { code?: string }).code || e.name;
+      this.noteDown();
+    });
+    this.client.on('ready', () => this.noteUp());
+    this.watch = setInterval(() => (this.client.status === 'ready' ? this.noteUp() : this.noteDown()), REDIS_WATCH_MS);
+    this.watch.unref();
+  }
+
+  /** True while the command client is connected and ready (readiness answers 503 otherwise, without waiting). */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /** The configured Redis without its password, for log lines. */
+  get where(): string {
+    try {
+      const u = new URL(this.config.redisUrl!);
+      return `${u.hostname}:${u.port || 6379}`;
+    } catch {
+      return 'Redis';
+    }
+  }
+
+  private noteDown(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    this.downSince ??= now;
+    if (now - this.downWarnedAt < REDIS_DOWN_REPEAT_MS) return;
+    this.downWarnedAt = now;
+    const since = Math.round((now - this.downSince) / 1000);
+    this.logger.warn(
+      `Redis at ${this.where} is unreachable${since > 0 ? ` (for ${since} s)` : ''}${this.lastError ? `: ${this.lastError}` : ''}. ` +
+        'Submissions are still accepted and kept in Postgres; they are dispatched when Redis is back. /health/ready answers 503 meanwhile.',
+    );
+  }
+
+  private noteUp(): void {
+    if (this.downSince === undefined) return;
+    this.logger.log(`Redis at ${this.where} is reachable again (after ${Math.round((Date.now() - this.downSince) / 1000)} s)`);
+    this.downSince = undefined;
+    this.downWarnedAt = 0;
+    this.lastError = '';
+  }
+
+  private closing = false;
 
   get prefix(): string {
     return this.config.redisPrefix;
@@ -86,6 +145,8 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (this.watch) clearInterval(this.watch);
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     for (const c of [this.client, this.subscriber, this.bullClientInstance, ...this.extra]) c?.disconnect();
   }

@@ -19,6 +19,8 @@ const STALLED_REASON = 'job stalled more than allowable limit';
 /** Each worker keeps a key `<prefix>:worker-alive:<worker_host>` with this TTL, refreshed every ALIVE_BEAT_MS. */
 const ALIVE_TTL_MS = 12_000;
 const ALIVE_BEAT_MS = 4000;
+/** How often directories and cgroups left by killed workers are looked for (besides at start). */
+const SWEEP_MS = 10 * 60_000;
 /** Bound for each shutdown step that talks to Redis (which may be down). */
 const SHUTDOWN_STEP_MS = 3000;
 
@@ -55,7 +57,9 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.redis.subscribe('job-cancel', (jobId) => void this.runner.cancelRequested(jobId));
     void this.beat();
     void this.discover();
+    void this.runner.sweepLeftovers();
     this.timers = [
+      setInterval(() => void this.runner.sweepLeftovers(), SWEEP_MS),
       setInterval(() => void this.beat(), ALIVE_BEAT_MS),
       setInterval(() => void this.discover(), DISCOVERY_MS),
       setInterval(() => void this.checkAllLost(), LOST_CHECK_MS),

@@ -88,6 +88,20 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     await this.cache.destroy();
   }
 
+  /** Removes job directories and cgroups that a killed worker left (never those of jobs still running anywhere). */
+  async sweepLeftovers(): Promise<void> {
+    try {
+      const { dirs, cgroups } = await this.sandbox.sweep(async (ids) => {
+        const started = await this.runnerRepo.startedAmong(ids);
+        for (const id of this.running.keys()) started.add(id);
+        return started;
+      });
+      if (dirs + cgroups > 0) this.logger.warn(`removed what an earlier worker left: ${dirs} job director${dirs === 1 ? 'y' : 'ies'}, ${cgroups} cgroup(s)`);
+    } catch (e) {
+      this.logger.warn(`sweeping leftover job directories: ${String(e)}`);
+    }
+  }
+
   isRunning(jobId: string): boolean {
     return this.running.has(jobId);
   }
@@ -304,7 +318,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
       DIOPTRA_JOB_PARAMETERS: JSON.stringify(resolved.parameters),
       PYTHONUNBUFFERED: '1',
     };
-    return { command: resolved.command, cwd: projectDir, env, policy: { network: info.network, devices: info.devices }, pluginSource };
+    return { command: resolved.command, cwd: projectDir, env, policy: { network: info.network, devices: info.devices, memoryLimit: info.memoryLimit, pidsLimit: info.pidsLimit }, pluginSource };
   }
 
   /**

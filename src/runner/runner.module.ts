@@ -15,6 +15,7 @@ import { JobRunner } from './job-runner.service';
 import { LocalRunTracker } from './local-run-tracker';
 import { RunTracker } from './run-tracker';
 import { RunnerRepository } from './runner.repository';
+import { WorkerHeartbeat } from './worker-heartbeat';
 
 @Module({
   imports: [JobsModule, QueuesModule, SandboxModule, StorageModule, TaskPluginsModule, TrackingModule],
@@ -22,6 +23,7 @@ import { RunnerRepository } from './runner.repository';
     JobRunner,
     JobQueueProcessor,
     RunnerRepository,
+    WorkerHeartbeat,
     {
       provide: RunTracker,
       inject: [AppConfig, TrackingService, JobTokensService],

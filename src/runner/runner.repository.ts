@@ -13,6 +13,9 @@ export interface ClaimInfo {
   /** The queue's sandbox choices (null network = the worker's default); a deleted queue gets the defaults. */
   network: 'none' | 'host' | null;
   devices: string[];
+  /** The queue's limits (null = the worker's JOB_MEMORY_LIMIT / JOB_PIDS_LIMIT). */
+  memoryLimit: number | null;
+  pidsLimit: number | null;
   /** sha256 of the workflow archive (the worker's cache key); null when the blob is missing. */
   workflowSha256: string | null;
   /** A digest of every task plugin row and file version: the plugin tree changes exactly when it does. */
@@ -33,6 +36,12 @@ export class RunnerRepository {
     return rows.map((r) => ({ id: r.id, workerHost: r.worker_host, mlflowRunId: r.mlflow_run_id }));
   }
 
+  /** Which of these jobs are `started` (their directories on a worker are in use). */
+  async startedAmong(jobIds: string[]): Promise<Set<string>> {
+    const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM job WHERE id = ANY($1::uuid[]) AND status = 'started'`, [jobIds]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   /**
    * Everything the worker needs before the claim, in one round trip: what the job's run is made of (the run exists
    * before the job shows `started`), the queue's sandbox choices, the archive's content hash and the plugins' version.
@@ -47,11 +56,14 @@ export class RunnerRepository {
       queue_name: string;
       network: 'none' | 'host' | null;
       devices: string[] | null;
+      memory_limit: string | null;
+      pids_limit: number | null;
       sha256: string | null;
       plugins_version: string;
     }> = await this.ds.query(
       `SELECT j.status, j.experiment_id, e.name AS experiment_name, j.owner_id, u.username AS owner_name, q.name AS queue_name,
               CASE WHEN q.deleted_at IS NULL THEN q.network END AS network, CASE WHEN q.deleted_at IS NULL THEN q.devices END AS devices,
+              CASE WHEN q.deleted_at IS NULL THEN q.memory_limit END AS memory_limit, CASE WHEN q.deleted_at IS NULL THEN q.pids_limit END AS pids_limit,
               b.sha256,
               (SELECT md5(coalesce(string_agg(p.id || ':' || p.collection || '/' || p.name || '=' || coalesce(f.files, ''), ',' ORDER BY p.id), ''))
                  FROM task_plugin p
@@ -73,6 +85,8 @@ export class RunnerRepository {
       queueName: r.queue_name,
       network: r.network,
       devices: r.devices ?? [],
+      memoryLimit: r.memory_limit === null ? null : Number(r.memory_limit),
+      pidsLimit: r.pids_limit,
       workflowSha256: r.sha256 && /^[0-9a-f]{64}$/.test(r.sha256) ? r.sha256 : null,
       pluginsVersion: r.plugins_version,
     };

@@ -1,8 +1,9 @@
 // Per-job cgroups: memory, pids and CPU weight, on cgroup v2 where it has the controllers, else on v1's hierarchies.
 // Each worker process keeps its jobs under a cgroup of its own (`alidade-<pid>`) beneath the one it runs in.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { processAlive } from '../common/process-alive';
 
 const ROOT = '/sys/fs/cgroup';
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu'] as const;
@@ -124,6 +125,36 @@ export class Cgroups {
       throw e;
     }
     return cg;
+  }
+
+  /**
+   * Removes the cgroups of worker processes that are gone (a worker killed with SIGKILL cannot remove its own): kills
+   * what is left in their job cgroups and removes them. Returns how many job cgroups went.
+   */
+  async sweepOrphans(): Promise<number> {
+    let swept = 0;
+    for (const parent of new Set(Object.values(this.parents))) {
+      const above = dirname(parent!);
+      let names: string[];
+      try {
+        names = readdirSync(above);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const m = /^alidade-(\d+)(-server)?$/.exec(n);
+        if (!m || join(above, n) === parent || processAlive(Number(m[1]))) continue;
+        const dir = join(above, n);
+        const jobs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
+        for (const j of jobs) {
+          const cg = new JobCgroup(this.version, new Map(), [join(dir, j.name)]);
+          await cg.killAll();
+          await cg.remove().then(() => swept++, () => undefined);
+        }
+        await rmdir(dir).catch(() => undefined);
+      }
+    }
+    return swept;
   }
 
   /** Removes this worker's parent cgroups (at shutdown; only empty ones go). */

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statfsSync, writeFileSync } from 'node:fs';
 import { chmod, chown, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from '../common/process-alive';
 import { AppConfig, JOB_PATH, NetworkMode, SandboxSettings } from '../config/config';
 import { Cgroups, JobCgroup } from './cgroups';
 import { JobProcess, JobProcessOptions, Launch, plainLaunch, signalGroup, WITH_WATCHDOG } from './job-process';
@@ -19,6 +20,16 @@ export type ActiveMode = 'bwrap' | 'uid' | 'none';
 export interface SandboxPolicy {
   network?: NetworkMode | null;
   devices?: string[] | null;
+  /** Bytes; null = JOB_MEMORY_LIMIT. */
+  memoryLimit?: number | null;
+  /** null = JOB_PIDS_LIMIT. */
+  pidsLimit?: number | null;
+}
+
+/** The memory and process limits a job gets: its queue's, else the worker's. */
+export interface JobLimits {
+  memoryLimit: number;
+  pidsLimit: number;
 }
 
 export type StartOptions = Omit<JobProcessOptions, 'launch'> & {
@@ -31,6 +42,8 @@ const GiB = 1024 ** 3;
 const MONITOR_MS = 500;
 const DISK_CHECK_MS = 1000;
 const SIGXFSZ_EXIT = 128 + 25;
+/** Job directories are named by the job's id (a uuid). */
+const JOB_DIR_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A job's confinement from directory to removal: `open()` → write the workflow into `dir` → `start()` → `close()`. */
 export interface JobSandbox {
@@ -119,6 +132,28 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     if (this.seccompFile) rm(this.seccompFile, { force: true }).catch(() => undefined);
   }
 
+  /**
+   * Removes what a worker killed with SIGKILL left behind: the directories of jobs that are not running (`running`
+   * says which of the given job ids still are, from the database), the seccomp files and cgroups of worker processes
+   * that are gone. Run at start and now and then; returns what went.
+   */
+  async sweep(running: (jobIds: string[]) => Promise<Set<string>>): Promise<{ dirs: number; cgroups: number }> {
+    const names = await readdir(this.config.jobWorkdir).catch(() => [] as string[]);
+    const jobIds = names.filter((n) => JOB_DIR_NAME.test(n));
+    const live = jobIds.length ? await running(jobIds) : new Set<string>();
+    let dirs = 0;
+    for (const id of jobIds) {
+      if (live.has(id)) continue;
+      await rm(join(this.config.jobWorkdir, id), { recursive: true, force: true }).then(() => dirs++, () => undefined);
+    }
+    for (const n of names) {
+      const m = /^\.seccomp-(\d+)\.bpf$/.exec(n);
+      if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) await rm(join(this.config.jobWorkdir, n), { force: true });
+    }
+    const cgroups = (await this.cgroups?.sweepOrphans()) ?? 0;
+    return { dirs, cgroups };
+  }
+
   /** A fresh directory for the job (removed first if left over) and, in the confined modes, a uid. */
   async open(jobId: string): Promise<JobSandbox> {
     const dir = join(this.config.jobWorkdir, jobId);
@@ -142,10 +177,14 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     this.uids?.release(uid);
   }
 
-  createCgroup(name: string): Promise<JobCgroup> | null {
+  /** The queue's limits where it sets them, else the worker's defaults. */
+  limitsFor(policy: SandboxPolicy | undefined): JobLimits {
+    return { memoryLimit: policy?.memoryLimit ?? this.settings.memoryLimit, pidsLimit: policy?.pidsLimit ?? this.settings.pidsLimit };
+  }
+
+  createCgroup(name: string, limits: JobLimits): Promise<JobCgroup> | null {
     if (!this.cgroups) return null;
-    const s = this.settings;
-    return this.cgroups.create(name, { memory: s.memoryLimit, pids: s.pidsLimit, cpuWeight: s.cpuWeight });
+    return this.cgroups.create(name, { memory: limits.memoryLimit, pids: limits.pidsLimit, cpuWeight: this.settings.cpuWeight });
   }
 
   warn(message: string): void {
@@ -157,12 +196,13 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     const s = this.settings;
     if (this.mode === 'none') return { launch: plainLaunch(opts.command), seccompFd: null };
     const uid = box.uid;
+    const { memoryLimit, pidsLimit } = this.limitsFor(opts.policy);
     // Limits set by the launcher shell (`ulimit`, bash's units: -f in KiB) instead of one more exec of prlimit.
     const rlimits = [`-f ${Math.floor((s.fsizeLimit ?? this.diskLimit) / 1024)}`, `-n ${s.nofileLimit}`];
     // RLIMIT_NPROC counts the uid's processes: only meaningful when the uid is the job's alone. With a pids cgroup it
     // is a little higher, so the cgroup (which the worker watches and names in the reason) is the one that stops a
     // fork bomb.
-    if (uid !== null) rlimits.push(`-u ${s.pidsLimit + (cgroup?.hasPids ? 16 : 0)}`);
+    if (uid !== null) rlimits.push(`-u ${pidsLimit + (cgroup?.hasPids ? 16 : 0)}`);
     const setpriv = uid === null ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'];
     let inner: string[];
     let seccompFd: number | null = null;
@@ -211,8 +251,8 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       },
       limitReached: async (exitCode, signal) => {
         if (box.limitHit) return { reason: box.limitHit, fatal: true };
-        if (cgroup && (await cgroup.pidsExceeded())) return { reason: `process limit ${s.pidsLimit} exceeded`, fatal: true };
-        if (cgroup && (await cgroup.memoryExceeded())) return { reason: `memory limit ${formatSize(s.memoryLimit)} exceeded`, fatal: false };
+        if (cgroup && (await cgroup.pidsExceeded())) return { reason: `process limit ${pidsLimit} exceeded`, fatal: true };
+        if (cgroup && (await cgroup.memoryExceeded())) return { reason: `memory limit ${formatSize(memoryLimit)} exceeded`, fatal: false };
         if (signal === 'SIGXFSZ' || exitCode === SIGXFSZ_EXIT) return { reason: `file size limit ${formatSize(s.fsizeLimit ?? this.diskLimit)} exceeded`, fatal: false };
         return null;
       },
@@ -325,7 +365,8 @@ class Box implements JobSandbox {
     const env: Record<string, string> = { ...opts.env, HOME: this.dir };
     const network = opts.policy?.network ?? this.service.network;
     if (this.uid !== null) await chownTree(this.dir, this.uid, join(this.dir, 'plugins'));
-    this.cgroup = (await this.service.createCgroup(`job-${basename(this.dir)}`)) ?? null;
+    const limits = this.service.limitsFor(opts.policy);
+    this.cgroup = (await this.service.createCgroup(`job-${basename(this.dir)}`, limits)) ?? null;
     let forwardSocket: string | null = null;
     const tracking = env.MLFLOW_TRACKING_URI ? forwardedUri(env.MLFLOW_TRACKING_URI) : null;
     if (tracking && network === 'none' && this.service.forwardsTracking) {
@@ -341,12 +382,12 @@ class Box implements JobSandbox {
     } finally {
       if (seccompFd !== null) closeSync(seccompFd);
     }
-    if (this.service.mode !== 'none') this.watch();
+    if (this.service.mode !== 'none') this.watch(limits.pidsLimit);
     return this.proc;
   }
 
   /** The limits the kernel does not end a job for by itself: a full pids cgroup (a fork bomb spins), the disk. */
-  private watch(): void {
+  private watch(pidsLimit: number): void {
     let lastDisk = 0;
     let busy = false;
     this.monitor = setInterval(() => {
@@ -354,7 +395,7 @@ class Box implements JobSandbox {
       busy = true;
       void (async () => {
         const limits = this.service.limits;
-        if (!this.limitHit && this.cgroup && (await this.cgroup.pidsExceeded())) this.limitHit = `process limit ${limits.pidsLimit} exceeded`;
+        if (!this.limitHit && this.cgroup && (await this.cgroup.pidsExceeded())) this.limitHit = `process limit ${pidsLimit} exceeded`;
         if (!this.limitHit && Date.now() - lastDisk >= DISK_CHECK_MS) {
           lastDisk = Date.now();
           if (await this.service.overDisk(this.dir)) this.limitHit = `disk limit ${formatSize(limits.diskLimit)} exceeded`;

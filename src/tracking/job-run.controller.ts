@@ -1,5 +1,8 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags, OmitType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { OptionalInt64Query } from '../common/int64';
 import { PageQueryDto, PaginationDto, pageWindow } from '../common/pagination';
 import { toIso } from '../common/time';
 import { JobsService } from '../jobs/jobs.service';
@@ -47,6 +50,46 @@ export class MetricPointsPageDto {
   @ApiProperty({ type: PaginationDto }) pagination: PaginationDto;
 }
 
+export class MetricSummaryDto {
+  @ApiProperty({ description: 'The metric key (may hold `/`).' }) key: string;
+  @ApiProperty({ type: JobRunMetricDto, description: 'The latest point: the greatest (step, timestamp, value), as in `/run`.' }) latest: JobRunMetricDto;
+  @ApiProperty({ description: 'How many points the key has.' }) count: number;
+}
+
+export class MetricSummariesDto {
+  @ApiProperty({ type: [MetricSummaryDto], description: 'Sorted by key (code point order).' }) metrics: MetricSummaryDto[];
+}
+
+export const MAX_SERIES_POINTS = 100_000;
+
+export class MetricSeriesQueryDto {
+  @ApiPropertyOptional({
+    type: Number,
+    default: 2000,
+    minimum: 2,
+    maximum: MAX_SERIES_POINTS,
+    description: 'At most this many points come back; more are min/max-bucketed (each of maxPoints/2 buckets keeps its smallest and largest point).',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(2)
+  @Max(MAX_SERIES_POINTS)
+  maxPoints?: number = 2000;
+
+  @OptionalInt64Query({ example: '100', description: 'Only points with a greater step (default: all), for appending to a chart already drawn.' })
+  afterStep?: string;
+}
+
+export class MetricSeriesDto {
+  @ApiProperty() key: string;
+  @ApiProperty({ type: [Number] }) steps: number[];
+  @ApiProperty({ type: 'array', items: { oneOf: [{ type: 'number' }, { type: 'string' }] }, description: 'Numbers, or "NaN" / "Infinity" / "-Infinity".' }) values: Array<number | string>;
+  @ApiProperty({ type: [Number], description: 'Epoch milliseconds.' }) timestamps: number[];
+  @ApiProperty({ description: 'Points after afterStep, before bucketing.' }) total: number;
+  @ApiProperty({ description: 'True when the points were min/max-bucketed (total > maxPoints).' }) bucketed: boolean;
+}
+
 const num = (v: number): number | string => (Number.isNaN(v) ? 'NaN' : v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : v);
 
 /** v1 reads of a job's run (API.md §8), for tools and the dashboard. */
@@ -92,6 +135,33 @@ export class JobRunController {
     const pagination = pageWindow(total, q.offset ?? 0, q.limit ?? 100);
     const { rows } = await this.tracking.metricPointsByStep(runId, key, pagination.startIndex, pagination.endIndex - pagination.startIndex);
     return { points: rows.map((m) => ({ step: Number(m.step), value: num(m.value), timestamp: Number(m.timestamp) })), pagination };
+  }
+
+  @Get(':id/metrics')
+  @ApiOperation({ summary: "Every metric key of the job's run with its latest point and its number of points, sorted by key. 404 before the job starts." })
+  @ApiOkResponse({ type: MetricSummariesDto })
+  async metrics(@Param('id') id: string): Promise<MetricSummariesDto> {
+    const runId = await this.runIdOf(id);
+    const rows = await this.tracking.metricSummaries(runId);
+    return { metrics: rows.map((m) => ({ key: m.key, latest: { value: num(m.value), step: Number(m.step), timestamp: Number(m.timestamp) }, count: m.count })) };
+  }
+
+  @Get(':id/series/*key')
+  @ApiOperation({ summary: "One metric as chart columns in step order, min/max-bucketed past maxPoints. The key may hold '/' (train/loss)." })
+  @ApiParam({ name: 'key', type: String })
+  @ApiOkResponse({ type: MetricSeriesDto })
+  async series(@Param('id') id: string, @Param('key') segments: string | string[], @Query() q: MetricSeriesQueryDto): Promise<MetricSeriesDto> {
+    const key = Array.isArray(segments) ? segments.join('/') : segments;
+    const runId = await this.runIdOf(id);
+    const { points, total, bucketed } = await this.tracking.metricSeries(runId, key, { maxPoints: q.maxPoints ?? 2000, afterStep: q.afterStep });
+    return {
+      key,
+      steps: points.map((p) => Number(p.step)),
+      values: points.map((p) => num(p.value)),
+      timestamps: points.map((p) => Number(p.timestamp)),
+      total,
+      bucketed,
+    };
   }
 
   private async runIdOf(jobId: string): Promise<string> {

@@ -242,6 +242,66 @@ export class TrackingRepository {
     return { total, rows };
   }
 
+  /** Each metric key of a run: its latest point and how many points it has, in key (code point) order. */
+  async metricSummaries(runId: string): Promise<Array<MetricPoint & { count: number }>> {
+    const rows: Array<{ key: string; value: string; timestamp: string; step: string; count: string }> = await this.ds.query(
+      `SELECT l.key, l.value::text AS value, l.timestamp::text AS timestamp, l.step::text AS step,
+              (SELECT count(*) FROM run_metric m WHERE m.run_id = l.run_id AND m.key = l.key) AS count
+         FROM run_latest_metric l WHERE l.run_id = $1 ORDER BY l.key COLLATE "C"`,
+      [runId],
+    );
+    // float8 as text keeps NaN and ±Infinity.
+    return rows.map((r) => ({ key: r.key, value: Number(r.value), timestamp: r.timestamp, step: r.step, count: Number(r.count) }));
+  }
+
+  /** How many points of a metric lie after a step (all of them without one). */
+  async countMetricPoints(runId: string, key: string, afterStep: string | undefined): Promise<number> {
+    const args: unknown[] = [runId, key];
+    const after = afterStep === undefined ? '' : `AND step > $${args.push(afterStep)}::bigint`;
+    const [{ n }] = await this.ds.query(`SELECT count(*) AS n FROM run_metric WHERE run_id = $1 AND key = $2 ${after}`, args);
+    return Number(n);
+  }
+
+  /**
+   * A metric's points after a step, in (step, timestamp, value) order. With `buckets`, the points are cut into that
+   * many runs of equal length (by rank, `total` being their count) and each run gives its smallest and its largest
+   * point (NaN only when the run holds nothing else), so at most 2 × buckets points come back and no extreme is lost.
+   */
+  async metricSeries(runId: string, key: string, afterStep: string | undefined, bucketing?: { buckets: number; total: number }): Promise<MetricPoint[]> {
+    const args: unknown[] = [runId, key];
+    const after = afterStep === undefined ? '' : `AND step > $${args.push(afterStep)}::bigint`;
+    const points = `SELECT step, timestamp, value FROM run_metric WHERE run_id = $1 AND key = $2 ${after}`;
+    // Ordered by the columns themselves (m.), not by the text aliases of the same names.
+    const columns = `m.value::text AS value, m.timestamp::text AS timestamp, m.step::text AS step`;
+    let rows: Array<{ value: string; timestamp: string; step: string }>;
+    if (!bucketing) {
+      rows = await this.ds.query(`SELECT ${columns} FROM run_metric m WHERE m.run_id = $1 AND m.key = $2 ${after} ORDER BY m.step, m.timestamp, m.value`, args);
+    } else {
+      const b = `$${args.push(bucketing.buckets)}::bigint`;
+      const n = `$${args.push(bucketing.total)}::bigint`;
+      // One ranked pass (materialized), each bucket's min and max by hash aggregate, then the first point of each
+      // bucket holding one of them: about 1 s for a million points here, against 2.3 s for two DISTINCT ON sorts.
+      // JIT off: compiling this plan took 300 ms of the 1.4 s here, and the plan is the same every time.
+      rows = await this.ds.transaction(async (em) => {
+        await em.query(`SET LOCAL jit = off`);
+        return em.query(
+          `WITH p AS MATERIALIZED (
+             SELECT step, timestamp, value, (row_number() OVER (ORDER BY step, timestamp, value) - 1) * ${b} / ${n} AS bucket FROM (${points}) x
+           ),
+           agg AS (SELECT bucket, min(value) FILTER (WHERE value <> 'NaN') AS lo, max(value) FILTER (WHERE value <> 'NaN') AS hi FROM p GROUP BY bucket),
+           picked AS (
+             SELECT DISTINCT ON (p.bucket, p.value) p.step, p.timestamp, p.value
+               FROM p JOIN agg a ON a.bucket = p.bucket AND (p.value = a.lo OR p.value = a.hi OR a.lo IS NULL)
+              ORDER BY p.bucket, p.value, p.step, p.timestamp
+           )
+           SELECT value::text AS value, timestamp::text AS timestamp, step::text AS step FROM picked ORDER BY picked.step, picked.timestamp, picked.value`,
+          args,
+        );
+      });
+    }
+    return rows.map((r) => ({ key, value: Number(r.value), timestamp: r.timestamp, step: r.step }));
+  }
+
   /** search_runs: filter clauses and order over the runs of some experiments; `limit` + 1 rows to tell a next page. */
   async searchRuns(experimentIds: number[], stages: string[], clauses: Clause[], order: OrderBy[], offset: number, limit: number): Promise<RunEntity[]> {
     const args: unknown[] = [experimentIds, stages];

@@ -344,6 +344,23 @@ export class TrackingService {
     return this.repo.metricPointsByStep(runId, key, offset, limit);
   }
 
+  /** Every metric key of a run with its latest point and its number of points (v1 `GET /jobs/{id}/metrics`). */
+  metricSummaries(runId: string): Promise<Array<MetricPoint & { count: number }>> {
+    return this.repo.metricSummaries(runId);
+  }
+
+  /**
+   * One metric's points after `afterStep` in step order, for a chart: all of them when they are at most `maxPoints`,
+   * else min/max-bucketed into maxPoints / 2 buckets (each keeps its smallest and largest point), so a chart of a
+   * million points stays small and its spikes survive. `total` counts the points before bucketing.
+   */
+  async metricSeries(runId: string, key: string, q: { maxPoints: number; afterStep?: string }): Promise<{ points: MetricPoint[]; total: number; bucketed: boolean }> {
+    const total = await this.repo.countMetricPoints(runId, key, q.afterStep);
+    if (total <= q.maxPoints) return { points: await this.repo.metricSeries(runId, key, q.afterStep), total, bucketed: false };
+    const buckets = Math.floor(q.maxPoints / 2);
+    return { points: await this.repo.metricSeries(runId, key, q.afterStep, { buckets, total }), total, bucketed: true };
+  }
+
   /** Ids are at most 32 characters of MLflow's run-id alphabet here: anything else names no run (and is not queried). */
   private findRun(runId: string): Promise<RunEntity | null> {
     return RUN_ID.test(runId) ? this.repo.findRun(runId) : Promise.resolve(null);

@@ -27,16 +27,46 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly authCache: AuthCache,
   ) {}
 
-  /** First start with no users: create `admin` with ADMIN_PASSWORD, or a random password printed once. */
+  /**
+   * The password made for the bootstrap admin at this start (no users, no ADMIN_PASSWORD), for the start banner to
+   * show once; main.ts clears it after. Never logged by this service.
+   */
+  generatedAdminPassword?: string;
+
+  /**
+   * First start with no users: create `admin` with ADMIN_PASSWORD, or a random password the banner shows once. With
+   * users already there ADMIN_PASSWORD is ignored, and the log says so and how to reset a password instead.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    if ((await this.users.count()) > 0) return;
+    if ((await this.users.count()) > 0) {
+      if (this.config.adminPassword) {
+        this.logger.warn(
+          'ADMIN_PASSWORD is ignored: it only sets the first admin\'s password, and users exist already. ' +
+            'To set a password: node dist/main.js reset-password <username> (npm run reset-password -- <username>), or POST /api/v1/users/{id}/password as an admin',
+        );
+      }
+      return;
+    }
     const password = this.config.adminPassword ?? randomBytes(12).toString('base64url');
     const created = await this.users.insert({ username: BOOTSTRAP_ADMIN, passwordHash: await hashPassword(password), admin: true, active: true });
-    if (created && !this.config.adminPassword) {
-      this.logger.warn(`created user "${BOOTSTRAP_ADMIN}" with the generated password: ${password}  (shown once; change it)`);
-    } else if (created) {
-      this.logger.log(`created user "${BOOTSTRAP_ADMIN}" with the password from ADMIN_PASSWORD`);
-    }
+    if (created && !this.config.adminPassword) this.generatedAdminPassword = password;
+    else if (created) this.logger.log(`created user "${BOOTSTRAP_ADMIN}" with the password from ADMIN_PASSWORD`);
+  }
+
+  /**
+   * The reset-password command (src/cli/): a new password for a user found by name, without the old one, and every
+   * login and access token of theirs revoked, as a password change does.
+   */
+  async resetPassword(username: string, password: string): Promise<UserEntity> {
+    const user = await this.users.findByUsername(username);
+    if (!user) throw new UserNotFoundError(username);
+    const passwordHash = await hashPassword(password);
+    await this.ds.transaction(async (em) => {
+      await this.users.update(user.id, { passwordHash }, em);
+      await this.users.revokeCredentials(user.id, em);
+    });
+    this.authCache.evictUser(user.id);
+    return user;
   }
 
   async get(id: number): Promise<UserEntity> {
