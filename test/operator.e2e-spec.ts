@@ -244,6 +244,16 @@ describe('operator: Redis', () => {
     await waitFor('the all-clear', async () => api.output().includes('reachable again'), 10_000, 200);
   }, 120_000);
 
+  it('starts with Redis unreachable: a warning at once and readiness 503 (liveness stays 200)', async () => {
+    const closed = await freePort();
+    const api = start(testEnv(await createDatabase(), { REDIS_URL: `redis://127.0.0.1:${closed}`, LOG_LEVEL: 'log', DATA_DIR: join(tmp, 'd') }), await freePort(), 'api');
+    servers.push(api);
+    await listening(api);
+    expect(api.output()).toContain(`Redis at 127.0.0.1:${closed} is unreachable`);
+    expect(await ready(api.port)).toBe(503);
+    expect((await fetch(`http://127.0.0.1:${api.port}/health`)).status).toBe(200);
+  }, 60_000);
+
   it('warns when another database uses the same Redis and key prefix', async () => {
     const prefix = `alidade-t-${process.env.ALIDADE_TEST_RUN}-shared-${Date.now()}`;
     const a = start(testEnv(await createDatabase(), { REDIS_PREFIX: prefix, LOG_LEVEL: 'log', DATA_DIR: join(tmp, 'b') }), await freePort(), 'api');
