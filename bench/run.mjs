@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Redis from 'ioredis';
 import pg from 'pg';
 import { benchMlflowFace } from './mlflow-face.mjs';
 import { freePort } from '../test/free-port.mjs';
@@ -67,6 +68,8 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+let missed = [];
+
 async function main() {
   // ---- infrastructure: our own database on the local (or given) Postgres, our own Redis prefix
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -95,7 +98,9 @@ async function main() {
   try {
     // ---- Alidade API
     const port = await freePort();
-    const api = start(process.execPath, ['dist/main.js', 'api'], { ...env, PORT: String(port) }, 'api');
+    // BENCH_API_NODE_ARGS: node flags for the API process (experiments: heap limits, profiles).
+    const apiArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const api = start(process.execPath, [...apiArgs, 'dist/main.js', 'api'], { ...env, PORT: String(port) }, 'api');
     const base = `http://127.0.0.1:${port}`;
     await waitHttp(`${base}/health`);
     await db.connect();
@@ -111,12 +116,14 @@ async function main() {
     const runQueue = (await post('/api/v1/queues', { name: 'bench-run' })).queue;
     log(`api up on ${base}, rss ${rssMb(api.pid).toFixed(0)} MB`);
 
-    // BENCH_ONLY=mlflow measures only the MLflow face (for work on it); a full run measures everything.
-    const only = process.env.BENCH_ONLY;
-    if (only !== 'mlflow') await benchJobs();
-    async function benchJobs() {
+    // BENCH_ONLY=<sections> (comma-separated: dioptra, get, list, jobs, mlflow) measures only those; a full run all.
+    const only = new Set((process.env.BENCH_ONLY ?? 'dioptra,get,list,jobs,mlflow').split(',').map((x) => x.trim()));
+    rows.sections = only;
     // ---- seeding: ended jobs only (the dispatcher must not pick them up)
-    const seed = async (from, to) => {
+    let seeded = 0;
+    const seedTo = async (to) => {
+      if (to <= seeded) return;
+      log(`seeding to ${to.toLocaleString('en')} jobs`);
       await db.query(
         `INSERT INTO job (id, experiment_id, queue_id, owner_id, status, entry_point, entry_point_kwargs, parameters, timeout, timeout_seconds,
                           workflow_key, workflow_uri, mlflow_run_id, created_at, last_modified, started_at, ended_at, exit_code, failure_reason)
@@ -125,63 +132,74 @@ async function main() {
                 now() - (i || ' seconds')::interval, now() - (i || ' seconds')::interval, now() - (i || ' seconds')::interval,
                 now() - (i || ' seconds')::interval, CASE WHEN i % 4 = 1 THEN 1 ELSE 0 END, CASE WHEN i % 4 = 1 THEN 'exit code 1' END
            FROM generate_series($3::int, $4::int) i`,
-        [experiment.id, seedQueue.id, from, to],
+        [experiment.id, seedQueue.id, seeded + 1, to],
       );
       await db.query('VACUUM ANALYZE job');
+      seeded = to;
     };
+
+    if (only.has('dioptra')) await benchDioptra();
+    if (only.has('get') || only.has('list')) await seedTo(only.has('list') ? 1_000_000 : 100_000);
+    if (only.has('get')) await benchGet();
+    if (only.has('list')) await benchList();
+    if (only.has('jobs')) await benchJobs();
 
     // ---- Dioptra's unbounded GET /api/job/: time and RSS growth at 10k and 100k rows
-    const dioptraList = async () => {
-      const before = rssMb(api.pid);
-      const { result, peak } = await withRssPeak(api.pid, async () => {
-        const t0 = performance.now();
-        const res = await fetch(`${base}/api/job/`, { headers: auth });
-        let bytes = 0;
-        for await (const chunk of res.body) bytes += chunk.length;
-        return { ms: performance.now() - t0, bytes, status: res.status };
-      });
-      return { ...result, growth: peak - before };
-    };
-    log('seeding 10,000 jobs');
-    await seed(1, 10_000);
-    const d10k = await dioptraList();
-    log('seeding to 100,000 jobs');
-    await seed(10_001, 100_000);
-    const d100k = [await dioptraList(), await dioptraList()];
-    const d100 = d100k.sort((a, b) => a.ms - b.ms)[0];
-    rows.dioptra = { d10k, d100: d100, growth100: Math.max(...d100k.map((d) => d.growth)) };
-    log(`dioptra list: 10k ${d10k.ms.toFixed(0)} ms (+${d10k.growth.toFixed(1)} MB), 100k ${d100.ms.toFixed(0)} ms (+${rows.dioptra.growth100.toFixed(1)} MB)`);
-
-    log('seeding to 1,000,000 jobs');
-    await seed(100_001, 1_000_000);
-    const ids = (await db.query(`SELECT id FROM job TABLESAMPLE SYSTEM (1) LIMIT 2000`)).rows.map((r) => r.id);
-
-    // ---- baseline Nest + TypeORM app
-    const basePort = await freePort();
-    const baseline = start(process.execPath, ['bench/dist/main.js', databaseUrl, String(basePort)], {}, 'baseline');
-    const baseUrl = `http://127.0.0.1:${basePort}`;
-    await waitHttp(`${baseUrl}/jobs/${ids[0]}`);
-
-    // ---- GET /api/v1/jobs/{id} req/s, interleaved with the baseline; API RSS under that load
-    let idx = 0;
-    const nextPath = (prefix) => () => `${prefix}${ids[idx++ % ids.length]}`;
-    const alidadeRps = [];
-    const baselineRps = [];
-    let loadRss = 0;
-    for (let round = 0; round < 3; round++) {
-      const a = await withRssPeak(api.pid, () =>
-        cannon({ url: base, headers: auth, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: nextPath('/api/v1/jobs/')() }) }] }),
-      );
-      loadRss = Math.max(loadRss, a.peak);
-      alidadeRps.push(a.result.requests.average);
-      if (a.result.non2xx) throw new Error(`GET /api/v1/jobs/{id}: ${a.result.non2xx} non-2xx replies`);
-      const b = await cannon({ url: baseUrl, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: nextPath('/jobs/')() }) }] });
-      baselineRps.push(b.requests.average);
+    async function benchDioptra() {
+      const dioptraList = async () => {
+        const before = rssMb(api.pid);
+        const { result, peak } = await withRssPeak(api.pid, async () => {
+          const t0 = performance.now();
+          const res = await fetch(`${base}/api/job/`, { headers: auth });
+          let bytes = 0;
+          for await (const chunk of res.body) bytes += chunk.length;
+          return { ms: performance.now() - t0, bytes, status: res.status };
+        });
+        if (result.status !== 200) throw new Error(`GET /api/job/: ${result.status}`);
+        return { ...result, growth: peak - before, before };
+      };
+      await seedTo(10_000);
+      const d10k = await dioptraList();
+      await seedTo(100_000);
+      const d100k = [await dioptraList(), await dioptraList()];
+      const d100 = d100k.sort((a, b) => a.ms - b.ms)[0];
+      rows.dioptra = { d10k, d100, growth100: Math.max(...d100k.map((d) => d.growth)), load: load() };
+      log(`dioptra list: 10k ${d10k.ms.toFixed(0)} ms (+${d10k.growth.toFixed(1)} MB), 100k ${d100.ms.toFixed(0)} ms (+${rows.dioptra.growth100.toFixed(1)} MB from ${d100.before.toFixed(0)} MB)`);
     }
-    rows.getById = { alidade: median(alidadeRps), baseline: median(baselineRps) };
-    log(`GET /jobs/{id}: alidade ${rows.getById.alidade.toFixed(0)} req/s, baseline ${rows.getById.baseline.toFixed(0)} req/s`);
+
+    // ---- GET /api/v1/jobs/{id} req/s with a login token and with an access token, interleaved with the bare baseline
+    async function benchGet() {
+      const ids = (await db.query(`SELECT id FROM job TABLESAMPLE SYSTEM (1) LIMIT 2000`)).rows.map((r) => r.id);
+      const basePort = await freePort();
+      const baseline = start(process.execPath, ['bench/dist/main.js', databaseUrl, String(basePort)], {}, 'baseline');
+      const baseUrl = `http://127.0.0.1:${basePort}`;
+      await waitHttp(`${baseUrl}/jobs/${ids[0]}`);
+      const access = await post('/api/v1/tokens', { description: 'bench' });
+      const accessAuth = { authorization: `Bearer ${access.token}` };
+      let idx = 0;
+      const nextPath = (prefix) => () => `${prefix}${ids[idx++ % ids.length]}`;
+      const sides = { login: [], access: [], baseline: [] };
+      let loadRss = 0;
+      const alidade = async (headers) => {
+        const a = await withRssPeak(api.pid, () => cannon({ url: base, headers, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: nextPath('/api/v1/jobs/')() }) }] }));
+        loadRss = Math.max(loadRss, a.peak);
+        if (a.result.non2xx) throw new Error(`GET /api/v1/jobs/{id}: ${a.result.non2xx} non-2xx replies`);
+        return a.result.requests.average;
+      };
+      for (let round = 0; round < 3; round++) {
+        sides.login.push(await alidade(auth));
+        const b = await cannon({ url: baseUrl, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: nextPath('/jobs/')() }) }] });
+        sides.baseline.push(b.requests.average);
+        sides.access.push(await alidade(accessAuth));
+      }
+      baseline.kill('SIGTERM');
+      rows.getById = { login: median(sides.login), access: median(sides.access), baseline: median(sides.baseline), load: load() };
+      rows.loadRss = Math.max(rows.loadRss ?? 0, loadRss);
+      log(`GET /jobs/{id}: login token ${rows.getById.login.toFixed(0)} req/s, access token ${rows.getById.access.toFixed(0)} req/s, baseline ${rows.getById.baseline.toFixed(0)} req/s; RSS peak ${loadRss.toFixed(0)} MB`);
+    }
 
     // ---- filtered 100-row list over 1M jobs vs the same SQL run directly
+    async function benchList() {
     const listPath = `/api/v1/jobs?status=failed&queueId=${seedQueue.id}&sortBy=createdAt&orderBy=desc&limit=100&offset=500`;
     const countSql = `SELECT count(*) AS n FROM job j WHERE j.status = ANY($1::text[]) AND j.queue_id = $2`;
     const pageSql = `SELECT j.id, j.seq, j.experiment_id, j.queue_id, j.owner_id, j.status, j.entry_point, j.entry_point_kwargs, j.parameters,
@@ -198,6 +216,7 @@ async function main() {
     };
     const apiLat = [];
     const sqlLat = [];
+    let loadRss = 0;
     for (let round = 0; round < 3; round++) {
       const a = await withRssPeak(api.pid, () => cannon({ url: `${base}${listPath}`, headers: auth, connections: 1, duration: 6 }));
       loadRss = Math.max(loadRss, a.peak);
@@ -208,88 +227,133 @@ async function main() {
       while (Date.now() < end) times.push(await sqlOnce());
       sqlLat.push(times.reduce((s, x) => s + x, 0) / times.length);
     }
-    rows.list = { alidade: median(apiLat), sql: median(sqlLat) };
-    rows.loadRss = loadRss;
+    rows.list = { alidade: median(apiLat), sql: median(sqlLat), load: load() };
+    rows.loadRss = Math.max(rows.loadRss ?? 0, loadRss);
     log(`list: alidade ${rows.list.alidade.toFixed(1)} ms, direct SQL ${rows.list.sql.toFixed(1)} ms`);
-    baseline.kill('SIGTERM');
+    }
 
-    // ---- trivial jobs: submit → finished with 2 workers, interleaved with the spawn loop
-    const workflow = makeTrueWorkflow();
-    const workers = [0, 1].map((i) => start(process.execPath, ['dist/main.js', 'worker'], { ...env, PUBLIC_URL: base, WORKER_QUEUES: 'bench-run', WORKER_CONCURRENCY: '1' }, `worker${i}`));
-    await sleep(4000);
-    const submit = async () => {
-      const form = new FormData();
-      form.set('experimentId', String(experiment.id));
-      form.set('queueId', String(runQueue.id));
-      form.set('entryPoint', 'main');
-      form.set('workflow', new Blob([workflow]), 'workflow.tar.gz');
-      const res = await fetch(`${base}/api/v1/jobs`, { method: 'POST', headers: auth, body: form });
-      if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
-      return (await res.json()).job.id;
-    };
-    const waitEnded = async (jobIds, deadlineMs) => {
-      const end = Date.now() + deadlineMs;
-      while (Date.now() < end) {
-        const { rows: r } = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE status <> 'finished')::int AS bad FROM job WHERE id = ANY($1::uuid[]) AND status IN ('finished','failed','canceled')`, [jobIds]);
-        if (r[0].n === jobIds.length) return r[0].bad;
-        await sleep(25);
+    // ---- trivial jobs: the stage table, then submit → finished at concurrency 1 and 2 against the spawn loop
+    async function benchJobs() {
+      const workflow = makeTrueWorkflow();
+      // One queue per worker set, so each is measured alone: one worker with 1 slot, one with 2, two with 1 each.
+      const queues = {};
+      for (const name of ['bench-c1', 'bench-c2', 'bench-2w']) queues[name] = (await post('/api/v1/queues', { name })).queue;
+      const worker = (queue, concurrency, name, extra = {}) =>
+        start(process.execPath, ['dist/main.js', 'worker'], { ...env, PUBLIC_URL: base, WORKER_QUEUES: queue, WORKER_CONCURRENCY: String(concurrency), ...extra }, name);
+      const stageOut = [];
+      const w1 = worker('bench-c1', 1, 'worker-c1', { LOG_LEVEL: 'debug' });
+      w1.stdout.on('data', (d) => stageOut.push(String(d)));
+      const workers = [w1, worker('bench-c2', 2, 'worker-c2'), worker('bench-2w', 1, 'worker-2w-a'), worker('bench-2w', 1, 'worker-2w-b')];
+      await sleep(5000);
+      const submit = async (queueId) => {
+        const form = new FormData();
+        form.set('experimentId', String(experiment.id));
+        form.set('queueId', String(queueId));
+        form.set('entryPoint', 'main');
+        form.set('workflow', new Blob([workflow]), 'workflow.tar.gz');
+        const res = await fetch(`${base}/api/v1/jobs`, { method: 'POST', headers: auth, body: form });
+        if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
+        return (await res.json()).job.id;
+      };
+      const waitEnded = async (jobIds, deadlineMs, pollMs = 25) => {
+        const end = Date.now() + deadlineMs;
+        while (Date.now() < end) {
+          const { rows: r } = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE status <> 'finished')::int AS bad FROM job WHERE id = ANY($1::uuid[]) AND status IN ('finished','failed','canceled')`, [jobIds]);
+          if (r[0].n === jobIds.length) return r[0].bad;
+          await sleep(pollMs);
+        }
+        throw new Error(`jobs did not end within ${deadlineMs} ms`);
+      };
+
+      // -- one job at a time on an idle worker: the stage table, statement counts, submit → started
+      for (let i = 0; i < 3; i++) await waitEnded([await submit(queues['bench-c1'].id)], 30_000); // warm-up
+      const STAGE_JOBS = 20;
+      const redisCount = await countRedisCommands(redisUrl, env.REDIS_PREFIX);
+      const xacts = async () => Number((await db.query(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1`, [dbName])).rows[0].n);
+      await sleep(1200); // pg_stat_database is updated when a backend goes idle, at most once a second
+      const xactsBefore = await xacts();
+      stageOut.length = 0;
+      const submitMs = [];
+      const latencies = [];
+      const stageIds = [];
+      for (let i = 0; i < STAGE_JOBS; i++) {
+        const t0 = performance.now();
+        const id = await submit(queues['bench-c1'].id);
+        submitMs.push(performance.now() - t0);
+        stageIds.push(id);
+        await waitEnded([id], 30_000, 5);
+        const { rows: r } = await db.query(`SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM job WHERE id = $1`, [id]);
+        latencies.push(Number(r[0].ms));
+        await sleep(200);
       }
-      throw new Error(`jobs did not end within ${deadlineMs} ms`);
-    };
-    const JOBS = 100;
-    const jobRates = [];
-    const loopRates = [];
-    const plainLoopRates = [];
-    const loop = (...extra) => JSON.parse(execFileSync(process.execPath, ['bench/spawn-loop.mjs', redisUrl, String(JOBS), '2', ...extra], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop());
-    for (let round = 0; round < 2; round++) {
-      const t0 = performance.now();
-      const submitted = [];
-      let next = 0;
-      // 4 submitting clients
-      await Promise.all(
-        [0, 1, 2, 3].map(async () => {
-          while (next < JOBS) {
-            const i = next++;
-            submitted[i] = await submit();
-          }
-        }),
-      );
-      const bad = await waitEnded(submitted, 180_000);
-      if (bad) throw new Error(`${bad} trivial jobs did not finish`);
-      jobRates.push(JOBS / ((performance.now() - t0) / 1000));
-      // The workers run jobs in the sandbox (JOB_SANDBOX=auto); the loop runs `true` in the same one.
-      const sandboxed = loop('sandbox');
-      rows.sandboxMode = sandboxed.sandbox;
-      loopRates.push(sandboxed.perSecond);
-      plainLoopRates.push(loop().perSecond);
-    }
-    rows.throughput = { alidade: median(jobRates), loop: median(loopRates), plainLoop: median(plainLoopRates) };
-    // Two slots: each job holds one for 2/rate seconds; the sandbox's share of that, per job.
-    rows.sandboxCostMs = Math.max(0, (2 / rows.throughput.loop - 2 / rows.throughput.plainLoop) * 1000);
-    log(
-      `throughput: alidade ${rows.throughput.alidade.toFixed(1)} jobs/s (sandbox ${rows.sandboxMode}), spawn loop in the same sandbox ${rows.throughput.loop.toFixed(1)} jobs/s, ` +
-        `plain spawn loop ${rows.throughput.plainLoop.toFixed(1)} jobs/s: the sandbox costs ${rows.sandboxCostMs.toFixed(1)} ms per job`,
-    );
+      await sleep(1200);
+      const xactsAfter = await xacts();
+      const redis = await redisCount.stop();
+      rows.startLatency = median(latencies);
+      rows.stages = {
+        jobs: STAGE_JOBS,
+        submitMs: median(submitMs),
+        ...parseStages(stageOut.join(''), stageIds),
+        redis: { api: redis.byPid.get(api.pid) ?? 0, worker: redis.byPid.get(w1.pid) ?? 0, other: redis.other, perJob: STAGE_JOBS },
+        xactsPerJob: (xactsAfter - xactsBefore - 2 * STAGE_JOBS) / STAGE_JOBS, // minus the bench's own two queries a job
+        load: load(),
+      };
+      log(`submit → started p50 ${rows.startLatency.toFixed(1)} ms; stages: ${rows.stages.lines} lines parsed`);
 
-    // ---- submit → started on an idle worker (times from the rows: created_at → started_at)
-    const latencies = [];
-    for (let i = 0; i < 20; i++) {
-      const id = await submit();
-      await waitEnded([id], 30_000);
-      const { rows: r } = await db.query(`SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM job WHERE id = $1`, [id]);
-      latencies.push(Number(r[0].ms));
-      await sleep(200);
-    }
-    rows.startLatency = median(latencies);
-    log(`submit → started p50 ${rows.startLatency.toFixed(1)} ms`);
-    workers.forEach((w) => w.kill('SIGTERM'));
+      // -- throughput, interleaved: Alidade at concurrency 1 and 2 (and two workers of 1), the loop in the same sandbox
+      const JOBS = 100;
+      const rate = async (queueId) => {
+        const t0 = performance.now();
+        const submitted = [];
+        let next = 0;
+        // 4 submitting clients
+        await Promise.all(
+          [0, 1, 2, 3].map(async () => {
+            while (next < JOBS) {
+              const i = next++;
+              submitted[i] = await submit(queueId);
+            }
+          }),
+        );
+        const bad = await waitEnded(submitted, 180_000);
+        if (bad) throw new Error(`${bad} trivial jobs did not finish`);
+        return JOBS / ((performance.now() - t0) / 1000);
+      };
+      const loop = (concurrency, ...extra) =>
+        JSON.parse(execFileSync(process.execPath, ['bench/spawn-loop.mjs', redisUrl, String(JOBS), String(concurrency), ...extra], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop());
+      const r = { c1: [], c2: [], w2: [], loop1: [], loop2: [], noforward1: [], plain1: [] };
+      for (let round = 0; round < 2; round++) {
+        r.c1.push(await rate(queues['bench-c1'].id));
+        const sandboxed = loop(1, 'sandbox');
+        rows.sandboxMode = sandboxed.sandbox;
+        r.loop1.push(sandboxed.perSecond);
+        r.c2.push(await withRssPeak(api.pid, () => rate(queues['bench-c2'].id)).then((x) => ((rows.loadRss = Math.max(rows.loadRss ?? 0, x.peak)), x.result)));
+        r.loop2.push(loop(2, 'sandbox').perSecond);
+        r.w2.push(await rate(queues['bench-2w'].id));
+        r.noforward1.push(loop(1, 'sandbox-noforward').perSecond);
+        r.plain1.push(loop(1).perSecond);
+      }
+      rows.throughput = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)]));
+      rows.throughput.load = load();
+      // One slot: each job holds it for 1/rate seconds; the sandbox's share of that, per job.
+      rows.sandboxCostMs = Math.max(0, (1 / rows.throughput.loop1 - 1 / rows.throughput.plain1) * 1000);
+      const t = rows.throughput;
+      log(
+        `throughput (sandbox ${rows.sandboxMode}): concurrency 1 ${t.c1.toFixed(1)} jobs/s vs loop ${t.loop1.toFixed(1)}; concurrency 2 ${t.c2.toFixed(1)} vs loop ${t.loop2.toFixed(1)}; ` +
+          `two workers of 1 ${t.w2.toFixed(1)}; plain loop ${t.plain1.toFixed(1)}: the sandbox costs ${rows.sandboxCostMs.toFixed(1)} ms per job`,
+      );
+      workers.forEach((w) => w.kill('SIGTERM'));
+      await sleep(2000);
     }
 
     // ---- the MLflow face against a real mlflow server on the same Postgres
-    rows.mlflow = await benchMlflowFace({ base, auth, apiPid: api.pid, adminUrl, run: RUN, log, cannon, withRssPeak, rssMb, median, freePort, waitHttp, db });
+    if (only.has('mlflow')) {
+      rows.mlflow = await benchMlflowFace({ base, auth, apiPid: api.pid, adminUrl, run: RUN, log, cannon, withRssPeak, rssMb, median, freePort, waitHttp, db });
+      rows.mlflow.load = load();
+    }
     api.kill('SIGTERM');
 
-    printTable(rows);
+    missed = printTable(rows);
   } finally {
     stopAll();
     await sleep(1500);
@@ -310,40 +374,142 @@ function makeTrueWorkflow() {
   return bytes;
 }
 
-function jobRows(r, fmt) {
-  return [
-    ['GET /api/v1/jobs/{id} (req/s, authenticated)', fmt(r.getById.alidade, 0), `${fmt(r.getById.baseline, 0)} (bare Nest+TypeORM)`, fmt(r.getById.alidade / r.getById.baseline, 2), '≥ 0.8×', r.getById.alidade / r.getById.baseline >= 0.8],
-    ['GET /api/v1/jobs filtered, 100 rows of 1M (ms)', fmt(r.list.alidade), `${fmt(r.list.sql)} (same SQL direct)`, fmt(r.list.alidade / r.list.sql, 2), '≤ 3×', r.list.alidade / r.list.sql <= 3],
-    ['GET /api/job/ 100k jobs (s; RSS growth MB)', `${fmt(r.dioptra.d100.ms / 1000, 2)} s; +${fmt(r.dioptra.growth100)} MB`, `10k jobs: +${fmt(r.dioptra.d10k.growth)} MB`, fmt(r.dioptra.growth100 / Math.max(r.dioptra.d10k.growth, 1), 2), 'no growth with rows', r.dioptra.growth100 < 50],
-    [`trivial jobs submit → finished, 2 workers, sandbox ${r.sandboxMode} (jobs/s)`, fmt(r.throughput.alidade), `${fmt(r.throughput.loop)} (spawn + Bull loop, same sandbox)`, fmt(r.throughput.alidade / r.throughput.loop, 2), '≥ 0.5×', r.throughput.alidade / r.throughput.loop >= 0.5],
-    ['sandbox cost per trivial job (ms)', fmt(r.sandboxCostMs), `${fmt(r.throughput.plainLoop)} jobs/s (plain spawn loop)`, fmt(r.throughput.loop / r.throughput.plainLoop, 2), 'a few ms', r.sandboxCostMs <= 10],
-    ['submit → started p50, idle worker (ms)', fmt(r.startLatency), '–', '–', 'reported', true],
-    ['API RSS under load (MB)', fmt(r.loadRss, 0), '–', '–', '< 200 MB', r.loadRss < 200],
-  ];
+/** The 1-minute load average, noted with each figure: the machine is shared. */
+function load() {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
 
-function printTable(r) {
-  const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-  const table = [['measure', 'Alidade', 'baseline', 'ratio', 'target', 'met']];
-  if (r.getById) table.push(...jobRows(r, fmt));
+/**
+ * Counts the Redis commands that name this run's keys (REDIS_PREFIX), through MONITOR, by the process that sent them
+ * (client address → pid through `ss`). Other users of the same Redis are not counted.
+ */
+async function countRedisCommands(redisUrl, prefix) {
+  const mon = await new Redis(redisUrl).monitor();
+  const byAddr = new Map();
+  const byName = new Map();
+  mon.on('monitor', (_time, args, source) => {
+    if (!args.some((a) => String(a).includes(prefix))) return;
+    byAddr.set(source, (byAddr.get(source) ?? 0) + 1);
+    byName.set(String(args[0]).toLowerCase(), (byName.get(String(args[0]).toLowerCase()) ?? 0) + 1);
+  });
+  return {
+    async stop() {
+      const pids = new Map();
+      try {
+        for (const line of execFileSync('ss', ['-tnpH', 'state', 'established'], { encoding: 'utf8' }).split('\n')) {
+          const m = /\s(\S+:\d+)\s+\S+:(\d+)\s+users:\(\("[^"]*",pid=(\d+)/.exec(line);
+          if (m && Number(m[2]) === Number(new URL(redisUrl).port || 6379)) pids.set(m[1].replace(/^\[::ffff:(.*)\]/, '$1'), Number(m[3]));
+        }
+      } catch {
+        /* no ss: totals only */
+      }
+      mon.disconnect();
+      const byPid = new Map();
+      let other = 0;
+      for (const [addr, n] of byAddr) {
+        const pid = pids.get(addr);
+        if (pid === undefined) other += n;
+        else byPid.set(pid, (byPid.get(pid) ?? 0) + n);
+      }
+      return { byPid, other, byName };
+    },
+  };
+}
+
+/** The worker's `stages:` debug lines (LOG_LEVEL=debug) of the given jobs → median per stage (ms, SQL statements). */
+function parseStages(out, jobIds) {
+  const wanted = new Set(jobIds);
+  const per = new Map();
+  let lines = 0;
+  for (const line of out.split('\n')) {
+    const m = /\[job ([0-9a-f-]{36})\] stages: (.*?)(?:"|$)/.exec(line);
+    if (!m || !wanted.has(m[1])) continue;
+    lines++;
+    for (const part of m[2].trim().split(/\s+/)) {
+      const p = /^([\w-]+)=([\d.]+)ms\/(\d+)q$/.exec(part);
+      if (!p) continue;
+      const e = per.get(p[1]) ?? { ms: [], sql: [] };
+      e.ms.push(Number(p[2]));
+      e.sql.push(Number(p[3]));
+      per.set(p[1], e);
+    }
+  }
+  return { lines, stages: [...per].map(([name, e]) => ({ name, ms: median(e.ms), sql: median(e.sql) })) };
+}
+
+function stageTable(st, fmt) {
+  const out = ['| stage (one trivial job, idle worker, medians) | ms | SQL statements |', '| --- | --- | --- |'];
+  out.push(`| submit: HTTP request as the client sees it (multipart, archive and MLproject checks, transaction, Bull add) | ${fmt(st.submitMs, 2)} | (API) |`);
+  for (const s of st.stages) out.push(`| ${s.name} | ${fmt(s.ms, 2)} | ${s.sql} |`);
+  out.push(`| Redis commands per job (this run's keys): API ${fmt(st.redis.api / st.redis.perJob)}, worker ${fmt(st.redis.worker / st.redis.perJob)}, unattributed ${fmt(st.redis.other / st.redis.perJob)} | | |`);
+  out.push(`| Postgres transactions per job, both processes (pg_stat_database) | | ${fmt(st.xactsPerJob)} |`);
+  return out.join('\n');
+}
+
+/** The table rows: [measure, Alidade, baseline, ratio, target, met, load]. */
+function tableRows(r, fmt) {
+  const out = [];
+  const L = (x) => fmt(x, 1);
+  if (r.getById) {
+    const g = r.getById;
+    out.push(['GET /api/v1/jobs/{id}, login token (req/s)', fmt(g.login, 0), `${fmt(g.baseline, 0)} (bare Nest+TypeORM PK read)`, fmt(g.login / g.baseline, 2), '≥ 0.8×', g.login / g.baseline >= 0.8, L(g.load)]);
+    out.push(['GET /api/v1/jobs/{id}, access token (req/s)', fmt(g.access, 0), `${fmt(g.baseline, 0)} (same)`, fmt(g.access / g.baseline, 2), '≥ 0.8×', g.access / g.baseline >= 0.8, L(g.load)]);
+  }
+  if (r.list) out.push(['GET /api/v1/jobs filtered, 100 rows of 1M (ms)', fmt(r.list.alidade), `${fmt(r.list.sql)} (same SQL direct)`, fmt(r.list.alidade / r.list.sql, 2), '≤ 3×', r.list.alidade / r.list.sql <= 3, L(r.list.load)]);
+  if (r.dioptra) {
+    const d = r.dioptra;
+    out.push(['Dioptra GET /api/job/, 100k jobs (s; API RSS growth MB)', `${fmt(d.d100.ms / 1000, 2)} s; +${fmt(d.growth100)} MB`, `10k jobs: +${fmt(d.d10k.growth)} MB`, '–', '< 50 MB', d.growth100 < 50, L(d.load)]);
+  }
+  if (r.throughput) {
+    const t = r.throughput;
+    out.push([`trivial jobs submit → finished, WORKER_CONCURRENCY 1, sandbox ${r.sandboxMode} (jobs/s)`, fmt(t.c1), `${fmt(t.loop1)} (Bull + sandboxed bash -c true loop, 1 at a time)`, fmt(t.c1 / t.loop1, 2), '≥ 0.5×', t.c1 / t.loop1 >= 0.5, L(t.load)]);
+    out.push(['trivial jobs, WORKER_CONCURRENCY 2 (jobs/s)', fmt(t.c2), `${fmt(t.loop2)} (same loop, 2 at a time)`, fmt(t.c2 / t.loop2, 2), 'reported', true, L(t.load)]);
+    out.push(['concurrency 2 vs 1 (scaling on 2 cores)', fmt(t.c2 / t.c1, 2), `loop: ${fmt(t.loop2 / t.loop1, 2)}`, fmt(t.c2 / t.c1 / (t.loop2 / t.loop1), 2), 'reported (~2× where the loop scales)', true, L(t.load)]);
+    out.push(['two worker processes of 1 vs one of 2 (jobs/s)', fmt(t.w2), `${fmt(t.c2)} (one worker, 2 slots)`, fmt(t.w2 / t.c2, 2), 'reported (≈ 1×: no contention)', true, L(t.load)]);
+    out.push(['trivial jobs, concurrency 1, vs the loop in the sandbox without the tracking forward (jobs/s)', fmt(t.c1), `${fmt(t.noforward1)} (sandboxed loop, no forward)`, fmt(t.c1 / t.noforward1, 2), 'reported', true, L(t.load)]);
+    out.push(['sandbox cost per trivial job, forward included (ms)', fmt(r.sandboxCostMs), `${fmt(t.plain1)} jobs/s (plain loop, 1 at a time)`, fmt(t.loop1 / t.plain1, 2), 'reported (issue 11: a few ms)', true, L(t.load)]);
+  }
+  if (r.startLatency !== undefined) out.push(['submit → started p50, idle worker (ms)', fmt(r.startLatency), '–', '–', '≤ 20 ms', r.startLatency <= 20, L(r.stages.load)]);
+  if (r.loadRss !== undefined) out.push(['API RSS under load (MB, peak)', fmt(r.loadRss, 0), '–', '–', '< 200 MB', r.loadRss < 200, '–']);
   if (r.mlflow) {
     const m = r.mlflow;
-    table.push(
-      ['MLflow runs/log-batch, 1000 metrics a request (req/s)', fmt(m.logBatch.alidade), `${fmt(m.logBatch.mlflow)} (mlflow server)`, fmt(m.logBatch.alidade / m.logBatch.mlflow, 2), '≥ 1× (aim 2×)', m.logBatch.alidade >= m.logBatch.mlflow],
-      ['MLflow runs/get (req/s)', fmt(m.runsGet.alidade, 0), `${fmt(m.runsGet.mlflow, 0)} (mlflow server)`, fmt(m.runsGet.alidade / m.runsGet.mlflow, 2), '≥ 1× (aim 2×)', m.runsGet.alidade >= m.runsGet.mlflow],
-      ['MLflow metrics/get-history, 100k points, all pages (ms)', fmt(m.history.alidade, 0), `${fmt(m.history.mlflow, 0)} (mlflow server)`, `${fmt(m.history.mlflow / m.history.alidade, 2)} (speed)`, '≥ 1× (aim 2×)', m.history.alidade <= m.history.mlflow],
-      ['MLflow get-history, 1M points (s; API RSS growth MB)', `${fmt(m.history1m.ms / 1000, 2)} s; +${fmt(m.history1m.growth)} MB`, `100k points: +${fmt(m.history1m.growth100k)} MB`, '–', 'flat memory', m.history1m.growth < 50],
+    const ml = L(m.load);
+    out.push(
+      ['MLflow runs/log-batch, 1000 metrics a request (req/s)', fmt(m.logBatch.alidade), `${fmt(m.logBatch.mlflow)} (mlflow server)`, fmt(m.logBatch.alidade / m.logBatch.mlflow, 2), '≥ 1× (aim 2×)', m.logBatch.alidade >= m.logBatch.mlflow, ml],
+      ['MLflow runs/get (req/s)', fmt(m.runsGet.alidade, 0), `${fmt(m.runsGet.mlflow, 0)} (mlflow server)`, fmt(m.runsGet.alidade / m.runsGet.mlflow, 2), '≥ 1× (aim 2×)', m.runsGet.alidade >= m.runsGet.mlflow, ml],
+      ['MLflow metrics/get-history, 100k points, all pages (ms)', fmt(m.history.alidade, 0), `${fmt(m.history.mlflow, 0)} (mlflow server)`, `${fmt(m.history.mlflow / m.history.alidade, 2)} (speed)`, '≥ 1× (aim 2×)', m.history.alidade <= m.history.mlflow, ml],
+      ['MLflow get-history, 1M points (s; API RSS growth MB)', `${fmt(m.history1m.ms / 1000, 2)} s; +${fmt(m.history1m.growth)} MB`, `100k points: +${fmt(m.history1m.growth100k)} MB`, '–', 'flat memory', m.history1m.growth < 50, ml],
     );
   }
-  const header = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${new Date().toISOString()}`;
-  const md = [header, '', `| ${table[0].join(' | ')} |`, `| ${table[0].map(() => '---').join(' | ')} |`, ...table.slice(1).map((row) => `| ${row.map((c) => (c === true ? 'yes' : c === false ? 'NO' : c)).join(' | ')} |`)].join('\n');
+  return out;
+}
+
+/** Prints and writes the tables; returns the measures whose target was missed. */
+function printTable(r) {
+  const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+  const rowsOut = tableRows(r, fmt);
+  const head = ['measure', 'Alidade', 'baseline', 'ratio', 'target', 'met', 'load (1 min)'];
+  const header = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${new Date().toISOString()}; sections: ${[...r.sections].join(', ')}`;
+  const parts = [header, ''];
+  if (r.stages) parts.push(stageTable(r.stages, fmt), '');
+  parts.push(`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rowsOut.map((row) => `| ${row.map((c) => (c === true ? 'yes' : c === false ? 'NO' : c)).join(' | ')} |`));
+  const md = parts.join('\n');
   process.stdout.write(`\n${md}\n`);
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), `${md}\n`);
+  return rowsOut.filter((row) => row[5] === false).map((row) => row[0]);
 }
 
-main().catch((e) => {
-  process.stderr.write(`bench failed: ${e.stack ?? e}\n`);
-  stopAll();
-  process.exit(1);
-});
+main().then(
+  () => {
+    if (missed.length) {
+      process.stderr.write(`bench: ${missed.length} target(s) missed: ${missed.join('; ')}\n`);
+      process.exitCode = 1;
+    }
+  },
+  (e) => {
+    process.stderr.write(`bench failed: ${e.stack ?? e}\n`);
+    stopAll();
+    process.exit(1);
+  },
+);

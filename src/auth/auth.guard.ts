@@ -52,6 +52,15 @@ export class AuthGuard extends PassportAuthGuard('jwt') {
   private async otherCredentials(req: Request & { user?: AuthUser }, mlflowRoute: boolean): Promise<boolean> {
     const header = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (bearer !== undefined && !this.jobTokens.isJobToken(bearer)) {
+      // A login or access token checked in full a moment ago (AuthService.cachedBearer): no JWT parse, no row check.
+      const cached = this.auth.cachedBearer(bearer);
+      if (cached) {
+        req.user = cached;
+        return true;
+      }
+      return false;
+    }
     if (bearer !== undefined && this.jobTokens.isJobToken(bearer)) {
       const user = await this.jobTokens.authenticate(bearer);
       if (!mlflowRoute) throw new PermissionDeniedError('job tokens are valid only on the MLflow tracking API (/api/2.0/mlflow)');

@@ -24,6 +24,8 @@ export interface TokenClaims {
   sub: number;
   sid?: number;
   tid?: number;
+  /** Expiry (seconds since the epoch), set by the signer; verified with the signature. */
+  exp?: number;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -57,6 +59,16 @@ export class AuthService {
   }
 
   /**
+   * The caller of a bearer token that passed every check below less than AUTH_CACHE_MS ago (and has not expired or been
+   * evicted since): the signature, expiry and row checks are not repeated for it. Undefined: check it in full.
+   */
+  cachedBearer(rawToken: string): AuthUser | undefined {
+    const hit = this.cache.get<{ user: AuthUser; expiresAt: number }>(`bearer:${rawToken}`);
+    if (!hit || hit.expiresAt <= Date.now()) return undefined;
+    return hit.user;
+  }
+
+  /**
    * Turns verified claims into the caller. An inactive user is refused first (403), so the caller learns why even when
    * deactivation has also revoked the token; then a missing, revoked or expired session/token is 401.
    */
@@ -76,12 +88,12 @@ export class AuthService {
     if (!row.credentialFound || row.expired) throw new UnauthenticatedError('invalid credentials');
     // Every token is checked against its stored row by hash: a JWT signed with a leaked secret is not enough.
     if (row.tokenHash === null || row.tokenHash !== sha256(rawToken)) throw new UnauthenticatedError('invalid credentials');
-    if (kind === 'token') {
-      if (row.revoked) throw new UnauthenticatedError('user access token revoked');
-      return { id: row.id, username: row.username, admin: row.admin };
-    }
-    if (row.revoked) throw new UnauthenticatedError('invalid credentials');
-    return { id: row.id, username: row.username, admin: row.admin, sessionId: credentialId };
+    if (row.revoked) throw new UnauthenticatedError(kind === 'token' ? 'user access token revoked' : 'invalid credentials');
+    const user: AuthUser = kind === 'token' ? { id: row.id, username: row.username, admin: row.admin } : { id: row.id, username: row.username, admin: row.admin, sessionId: credentialId };
+    // The whole check, reused for the same token string: evicted with the credential's row (logout, revocation) or
+    // the user's (deactivation, password change).
+    if (typeof claims.exp === 'number') this.cache.set(`bearer:${rawToken}`, row.id, { user, expiresAt: claims.exp * 1000 }, key);
+    return user;
   }
 
   /**

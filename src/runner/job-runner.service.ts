@@ -166,14 +166,12 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
         }
       }
       clearInterval(watch);
-      // The run is closed before the job shows ended: whoever sees the job ended reads a closed run.
-      if (run.tracked) await this.closeRun(jobId, run.tracked.runId, runEndFor(outcome, state.stopFor));
-      runClosed = true;
-      trace.mark('run-close');
+      // The run is closed and the logs are stored before the job shows ended (whoever sees the job ended reads a
+      // closed run, and whoever follows the logs stops reading then): both at once, then the end.
       logs.add('system', describe(outcome));
-      // Logs first: whoever follows the logs stops reading when the job has ended.
-      await logs.close();
-      trace.mark('log-flush');
+      await Promise.all([run.tracked ? this.closeRun(jobId, run.tracked.runId, runEndFor(outcome, state.stopFor)) : undefined, logs.close()]);
+      runClosed = true;
+      trace.mark('run-close+log-flush');
       const { ended, released } = await this.persist(jobId, 'record the outcome', () => this.lifecycle.end(jobId, outcome, ['started']));
       trace.mark('end');
       this.logger.log(`[job ${jobId}] ${ended ? describe(outcome) : 'had already ended (canceled or lost)'} after ${Date.now() - startedAt} ms`);

@@ -75,7 +75,9 @@ export function forwarderScript(socat: string | null): string {
   if (socat) {
     return [
       `${socat} TCP-LISTEN:${FORWARD_PORT},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$1" </dev/null >/dev/null 2>&1 &`,
-      `for ((i = 0; i < 500; i++)); do grep -q ":${hexPort} 00000000:0000 0A" /proc/net/tcp && break; sleep 0.005; done`,
+      // Ready when the port shows LISTEN (0A) in the namespace's /proc/net/tcp: read with bash builtins only (no
+      // grep and sleep per round: each fork costs more than socat takes to listen), bounded (~1-2 s).
+      `for ((i = 0; i < 20000; i++)); do read -r -d '' t < /proc/net/tcp; [[ $t == *":${hexPort} 00000000:0000 0A"* ]] && break; done`,
       'exec bash -c "$0"',
     ].join('\n');
   }

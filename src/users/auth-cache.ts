@@ -21,7 +21,7 @@ type Eviction = { key: string } | { userId: number };
 @Injectable()
 export class AuthCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(AuthCache.name);
-  private readonly entries = new Map<string, { userId: number; value: unknown; expires: number }>();
+  private readonly entries = new Map<string, { userId: number; credential?: string; value: unknown; expires: number }>();
   private subscriber?: Redis;
 
   constructor(private readonly redis: RedisService) {}
@@ -46,15 +46,21 @@ export class AuthCache implements OnModuleInit, OnModuleDestroy {
     return hit.value as T;
   }
 
-  set(key: string, userId: number, value: unknown): void {
+  /** `credential`: the credential key (`token:5`) this entry depends on besides its own key, evicted with it. */
+  set(key: string, userId: number, value: unknown, credential?: string): void {
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(key, { userId, value, expires: Date.now() + AUTH_CACHE_MS });
+    this.entries.set(key, { userId, credential, value, expires: Date.now() + AUTH_CACHE_MS });
   }
 
-  /** Evicts one credential's entry here and in every API process. */
+  /** Evicts one credential's entries (its own and those that depend on it) here and in every API process. */
   evict(key: string): Promise<void> {
-    this.entries.delete(key);
+    this.dropKey(key);
     return this.broadcast({ key });
+  }
+
+  private dropKey(key: string): void {
+    this.entries.delete(key);
+    for (const [k, entry] of this.entries) if (entry.credential === key) this.entries.delete(k);
   }
 
   /** Evicts every entry of the user here and in every API process. */
@@ -83,7 +89,7 @@ export class AuthCache implements OnModuleInit, OnModuleDestroy {
     } catch {
       return;
     }
-    if (typeof eviction.key === 'string') this.entries.delete(eviction.key);
+    if (typeof eviction.key === 'string') this.dropKey(eviction.key);
     else if (typeof eviction.userId === 'number') this.dropUser(eviction.userId);
   }
 }
