@@ -382,6 +382,8 @@ async function main() {
   for (const r of rows) console.log(`${r.id.padEnd(4)} ${r.what.padEnd(58)} ${fmt(r.value).padStart(8)} ${r.unit.padEnd(8)} target ${String(r.target).padStart(5)}  ${r.ok ? 'met' : 'NOT MET'}`);
   const missed = rows.filter((r) => !r.ok).length;
   console.log(missed ? `${missed} target(s) not met` : 'all targets met');
+  // As the other benches: a missed target fails `npm run bench`.
+  if (missed) process.exitCode = 1;
 }
 
 main().catch((e) => {
