@@ -204,6 +204,15 @@ describe('the dashboard', () => {
     await follow.click();
     expect(await follow.getAttribute('aria-pressed')).toBe('false');
     expect(await followStatus.textContent()).toBe('33 lines · paused');
+    // The stream filter and timestamps are view state: in the URL, kept by a reload.
+    await page.getByLabel('Stream').selectOption('stderr');
+    await page.getByLabel('Timestamps').selectOption('utc');
+    await page.waitForURL(/stream=stderr/);
+    await page.reload();
+    await expectText(page.getByRole('status', { name: 'Log status' }), '1 lines');
+    await expectText(log, 'to stderr');
+    expect(await log.textContent()).not.toContain('line 30');
+    expect(await log.textContent()).toMatch(/\d\d:\d\d:\d\d\.\d{3}/);
     await shot(page, 'job-logs');
     await page.close();
   });
