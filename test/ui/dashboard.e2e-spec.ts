@@ -349,7 +349,7 @@ describe('the dashboard', () => {
     await page.reload();
     await waitFor('rows again', async () => (await table.locator('tbody tr').count()) >= 2);
     expect(await page.getByRole('checkbox', { name: 'finished' }).isChecked()).toBe(true);
-    expect(await page.getByRole('combobox', { name: 'Queue' }).inputValue()).toBe(String(queueId));
+    await waitFor('the queue filter shown', async () => (await page.getByRole('combobox', { name: 'Queue' }).inputValue()) === String(queueId));
     const statuses = await table.locator('tbody tr td:nth-child(2)').allTextContents();
     expect(statuses.every((s) => s === 'finished')).toBe(true);
     // Each row links by short id to the job.
