@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './lib/api';
 import { retune, subscribe } from './lib/poller';
 
@@ -10,7 +10,9 @@ export function usePoll<T>(key: string | null, every: number | null, stop?: (d: 
   const [state, setState] = useState<{ data: T | undefined; error: ApiError | Error | null; key: string | null }>({ data: undefined, error: null, key });
   const stopRef = useRef(stop);
   stopRef.current = stop;
-  useEffect(() => {
+  // Subscribed in the commit, before the browser paints (a plain effect waits for the paint and a frame), so a
+  // page's data request starts as early as the page itself.
+  useLayoutEffect(() => {
     if (!key) return;
     let stopped = false;
     const fn = (data: unknown, error: ApiError | Error | null) => {

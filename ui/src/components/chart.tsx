@@ -3,6 +3,16 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { fmtNum, summarize } from '../lib/series';
 import type { ChartOptions } from './chart-impl';
 
+/** The uPlot chunk, fetched once; a page that will chart starts it alongside its data requests, not after them. */
+let chartChunk: Promise<typeof import('./chart-impl')> | null = null;
+export function loadChart(): Promise<typeof import('./chart-impl')> {
+  chartChunk ??= import('./chart-impl').catch((e: Error) => {
+    chartChunk = null;
+    throw e;
+  });
+  return chartChunk;
+}
+
 /**
  * One metric chart: a <figure> captioned by the metric key, with the text summary and a "View as table" toggle.
  * The canvas is drawn by uPlot from the lazy chunk. `x` and every series are aligned arrays.
@@ -18,7 +28,7 @@ export function MetricFigure(props: { title: string; total: number; x: number[];
     let chart: { destroy: () => void; setSize: (w: number) => void } | null = null;
     let gone = false;
     const dark = document.documentElement.dataset.theme === 'dark' || (!document.documentElement.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
-    import('./chart-impl')
+    loadChart()
       .then(({ draw }) => {
         if (gone) return;
         el.textContent = '';

@@ -4,7 +4,7 @@
  * view (the stream keeps filling the buffer); "Jump to latest" resumes. Reconnects with afterId after a network error.
  */
 import type { JSX, TargetedEvent } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, download, headers, type Pagination } from '../lib/api';
 import { ansiSegments } from '../lib/ansi';
 import { NdjsonSplitter } from '../lib/ndjson';
@@ -44,6 +44,13 @@ async function fetchTail(jobId: string, n: number, signal: AbortSignal): Promise
   return api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=0&limit=${n}`, { signal });
 }
 
+/** Lets the page paint and handle input: `scheduler.yield()` where Chromium has it, else a macrotask. */
+function yieldToPage(): Promise<void> {
+  const sch = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (sch?.yield) return sch.yield();
+  return new Promise((r) => setTimeout(r, 0));
+}
+
 async function jobEnded(jobId: string): Promise<boolean> {
   const { job } = await api<{ job: { status: string } }>(`/api/v1/jobs/${jobId}`);
   return ['finished', 'failed', 'canceled'].includes(job.status);
@@ -66,6 +73,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor, stream, 
   const [match, setMatch] = useState<{ list: number[]; at: number }>({ list: [], at: -1 });
   const first = useRef(0); // absolute offset of the oldest kept line
   const loadingOlder = useRef(false);
+  const lastTop = useRef(0); // scrollTop at the previous scroll event: a smaller one is the reader scrolling up
   const frame = useRef(0);
   const terminalRef = useRef(terminal);
   terminalRef.current = terminal;
@@ -115,10 +123,17 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor, stream, 
           setError(null);
           const split = new NdjsonSplitter<LogLine>();
           const reader = res.body.getReader();
+          // Buffered chunks resolve reader.read() as microtasks, so a backlog (the stream catching up after a stall)
+          // would be parsed in one task of many thousand lines: yield to the page every few ms of work instead.
+          let slice = performance.now();
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
             if (ring.push(split.push(value))) schedulePaint();
+            if (performance.now() - slice > 8) {
+              await yieldToPage();
+              slice = performance.now();
+            }
           }
           ring.push(split.end());
           schedulePaint();
@@ -170,8 +185,9 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor, stream, 
   const view = idx;
   const total = view ? view.length : ring.size;
   const lineAt = (i: number) => ring.at(view ? view[i] : i);
-  // Following: keep the bottom in view after each paint.
-  useEffect(() => {
+  // Following: keep the bottom in view, before the browser paints this render (a plain effect runs after the paint,
+  // so each frame would show the previous bottom and the rows of the scroll position before it).
+  useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
     if (followRef.current) {
@@ -193,8 +209,13 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor, stream, 
   const onScroll = async (e: TargetedEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
     setScrollTop(el.scrollTop);
+    // Only the reader scrolling up pauses the follow. "Not at the bottom" is no test: at 10k lines/s a frame adds
+    // ~170 rows, so our own scroll to the bottom is already short of the new bottom when its event arrives, and
+    // that unpinned the view for good (T4's 16.9 s "last line visible").
+    const up = el.scrollTop < lastTop.current - 1;
+    lastTop.current = el.scrollTop;
     const atBottom = el.scrollTop + el.clientHeight >= total * ROW - ROW;
-    if (!atBottom && followRef.current) {
+    if (up && !atBottom && followRef.current) {
       setFollowing(false);
       setSeenAtPause(ring.accepted);
     }
@@ -266,7 +287,9 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor, stream, 
   };
   void download;
 
-  const firstRow = Math.max(0, Math.floor(scrollTop / ROW) - 5);
+  // Following, the rows are those at the bottom now, not at the last scroll event's position (a frame behind).
+  const top = following ? Math.max(0, total * ROW - height) : scrollTop;
+  const firstRow = Math.max(0, Math.floor(top / ROW) - 5);
   const count = Math.min(total - firstRow, Math.ceil(height / ROW) + 10);
   const current = match.at >= 0 ? match.list[match.at] : -1;
   const rows: JSX.Element[] = [];

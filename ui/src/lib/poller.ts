@@ -133,7 +133,9 @@ export function subscribe(key: string, every: number | null, fn: Listener): () =
   e.subs.set(id, { interval: every, fn });
   if (e.data !== undefined || e.error) fn(e.data, e.error);
   // First subscriber, or a cached value older than the cadence: fetch now.
-  if (e.data === undefined || (every !== null && Date.now() - e.at > every)) schedule(e, 0);
+  // A first load starts now, not after a timer: the view's first request leaves in the render that wants it.
+  if (e.data === undefined && !e.error && !e.inFlight && !e.timer) void tick(e);
+  else if (e.data === undefined || (every !== null && Date.now() - e.at > every)) schedule(e, 0);
   else if (!e.timer && every !== null) schedule(e, every - (Date.now() - e.at));
   const entry = e;
   return () => {

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { MetricFigure } from '../components/chart';
+import { loadChart, MetricFigure } from '../components/chart';
 import { Alert, Confirm, JobLink, Loading, Since, Status } from '../components/common';
 import { LogViewer } from '../components/log-viewer';
 import { useAction, usePoll, useTick } from '../hooks';
@@ -203,13 +203,21 @@ interface Loaded {
   bucketed: boolean;
 }
 
+/**
+ * Points asked of the bucketed series: a min and a max per device pixel of the widest chart the window can hold
+ * (more cannot be seen; the server's cost is its scan, the transfer and parse are ours), at most 4000.
+ */
+function bucketPoints(): number {
+  return Math.max(500, Math.min(4000, 2 * Math.ceil(window.innerWidth * (window.devicePixelRatio || 1))));
+}
+
 let seriesRoute: boolean | null = null;
 /** One metric's points: the bucketed v1 series when the server has it, else MLflow's get-history, page by page. */
 export async function loadSeries(job: Job, key: string, exact: boolean): Promise<Loaded> {
   if (seriesRoute !== false) {
     try {
       const r = await api<{ steps: number[]; values: (number | string)[]; timestamps: number[]; total: number; bucketed: boolean }>(
-        `/api/v1/jobs/${job.id}/series/${key.split('/').map(encodeURIComponent).join('/')}?maxPoints=${exact ? 100000 : 4000}`,
+        `/api/v1/jobs/${job.id}/series/${key.split('/').map(encodeURIComponent).join('/')}?maxPoints=${exact ? 100000 : bucketPoints()}`,
       );
       seriesRoute = true;
       return { steps: r.steps, values: r.values.map(metricValue), timestamps: r.timestamps, total: r.total, bucketed: r.bucketed };
@@ -241,6 +249,8 @@ function MetricsTab({ job }: { job: Job }): JSX.Element {
   const logY = query.get('log') === '1';
   const smooth = Number(query.get('smooth') ?? 0) || 0;
   const exact = query.get('exact') === '1';
+  // The chart chunk downloads while the run and its series are fetched (it was a third round trip after them).
+  useEffect(() => void loadChart().catch(() => undefined), []);
   if (!job.mlflowRunId) return <p class="muted">This job has no run yet: metrics appear once it starts.</p>;
   if (error && !run) return <Alert error={error.message} />;
   if (!run) return <Loading what="metrics" />;
