@@ -1,7 +1,23 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { fmtNum, summarize } from '../lib/series';
+import { setQuery } from '../router';
 import type { ChartOptions } from './chart-impl';
+
+/** The chart options every chart page has, in the URL: log y (`?log=1`) and EMA smoothing (`?smooth=`). */
+export function ViewControls({ logY, smooth }: { logY: boolean; smooth: number }): JSX.Element {
+  return (
+    <>
+      <label class="check">
+        <input type="checkbox" checked={logY} onChange={(e) => setQuery({ log: e.currentTarget.checked ? '1' : null })} /> log y
+      </label>
+      <label>
+        smoothing
+        <input type="range" min="0" max="0.99" step="0.01" value={smooth} onChange={(e) => setQuery({ smooth: Number(e.currentTarget.value) ? e.currentTarget.value : null })} />
+      </label>
+    </>
+  );
+}
 
 /** The uPlot chunk, fetched once; a page that will chart starts it alongside its data requests, not after them. */
 let chartChunk: Promise<typeof import('./chart-impl')> | null = null;

@@ -4,6 +4,37 @@ import type { Job } from '../lib/api';
 import { between, shortId, when } from '../lib/format';
 import { Link } from '../router';
 
+/** A table's column headers; a falsy entry (a column this user does not get, e.g. `me?.admin && 'actions'`) is left out. */
+export function Head({ cols, rowIndex }: { cols: ComponentChildren[]; rowIndex?: number }): JSX.Element {
+  return (
+    <thead>
+      <tr aria-rowindex={rowIndex}>
+        {cols
+          .filter((c) => c !== false && c !== null && c !== undefined && c !== '')
+          .map((c, i) => (
+            <th scope="col" key={i}>
+              {c}
+            </th>
+          ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** Name/value rows of a key-value table (`th` the name, the value monospaced). */
+export function KvRows({ rows }: { rows: [string, ComponentChildren][] }): JSX.Element {
+  return (
+    <>
+      {rows.map(([k, v]) => (
+        <tr key={k}>
+          <th scope="row">{k}</th>
+          <td class="mono">{v}</td>
+        </tr>
+      ))}
+    </>
+  );
+}
+
 /** A status word with a coloured dot drawn by CSS, so the element's text is exactly the v1 status. */
 export function Status({ status }: { status: string }): JSX.Element {
   return <span class={`st st-${status}`}>{status}</span>;

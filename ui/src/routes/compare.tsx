@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { MetricFigure } from '../components/chart';
+import { MetricFigure, ViewControls } from '../components/chart';
 import { Alert, JobLink, Loading, Status } from '../components/common';
 import { api, type Job, type Run } from '../lib/api';
 import { shortId, TERMINAL } from '../lib/format';
@@ -60,13 +60,7 @@ export function Compare(): JSX.Element {
         <label class="check">
           <input type="checkbox" checked={diff} onChange={(e) => setQuery({ diff: e.currentTarget.checked ? null : '0' })} /> Only differences
         </label>
-        <label class="check">
-          <input type="checkbox" checked={logY} onChange={(e) => setQuery({ log: e.currentTarget.checked ? '1' : null })} /> log y
-        </label>
-        <label>
-          smoothing
-          <input type="range" min="0" max="0.99" step="0.01" value={smooth} onChange={(e) => setQuery({ smooth: Number(e.currentTarget.value) ? e.currentTarget.value : null })} />
-        </label>
+        <ViewControls logY={logY} smooth={smooth} />
       </div>
       <table aria-label="Compared parameters" class="grid">
         <thead>

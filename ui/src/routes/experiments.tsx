@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { MetricFigure } from '../components/chart';
-import { Alert, Confirm, Loading, Since } from '../components/common';
+import { Alert, Confirm, Head, Loading, Since } from '../components/common';
 import { useAction, usePoll } from '../hooks';
 import { api, type Experiment, type Job, type Pagination } from '../lib/api';
 import { when } from '../lib/format';
@@ -106,19 +106,7 @@ export function Experiments(): JSX.Element {
       </form>
       <Alert error={error?.message} />
       <table aria-label="Experiments" class="grid">
-        <thead>
-          <tr>
-            <th scope="col">name</th>
-            <th scope="col">state</th>
-            <th scope="col">progress</th>
-            <th scope="col">labels</th>
-            <th scope="col">owner</th>
-            <th scope="col">started</th>
-            <th scope="col">ended</th>
-            <th scope="col">last modified</th>
-            <th scope="col">actions</th>
-          </tr>
-        </thead>
+        <Head cols={['name', 'state', 'progress', 'labels', 'owner', 'started', 'ended', 'last modified', 'actions']} />
         <tbody>
           {exps.map((x) => (
             <tr key={x.id}>

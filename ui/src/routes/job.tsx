@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { loadChart, MetricFigure } from '../components/chart';
-import { Alert, Confirm, JobLink, Loading, Since, Status } from '../components/common';
+import { loadChart, MetricFigure, ViewControls } from '../components/chart';
+import { Alert, Confirm, Head, JobLink, KvRows, Loading, Since, Status } from '../components/common';
 import { LogViewer } from '../components/log-viewer';
 import { useAction, usePoll, useTick } from '../hooks';
 import { api, ApiError, download, type Job, type Pagination, type Run } from '../lib/api';
@@ -147,12 +147,7 @@ function Overview({ job }: { job: Job }): JSX.Element {
       {params.length ? (
         <table aria-label="Job parameters" class="kv">
           <tbody>
-            {params.map(([k, v]) => (
-              <tr key={k}>
-                <th scope="row">{k}</th>
-                <td class="mono">{v}</td>
-              </tr>
-            ))}
+            <KvRows rows={params} />
           </tbody>
         </table>
       ) : (
@@ -282,13 +277,7 @@ function MetricsTab({ job }: { job: Job }): JSX.Element {
             <option value="wall">wall time</option>
           </select>
         </label>
-        <label class="check">
-          <input type="checkbox" checked={logY} onChange={(e) => setQuery({ log: e.currentTarget.checked ? '1' : null })} /> log y
-        </label>
-        <label>
-          smoothing
-          <input type="range" min="0" max="0.99" step="0.01" value={smooth} onChange={(e) => setQuery({ smooth: Number(e.currentTarget.value) ? e.currentTarget.value : null })} />
-        </label>
+        <ViewControls logY={logY} smooth={smooth} />
         <label class="check">
           <input type="checkbox" checked={exact} onChange={(e) => setQuery({ exact: e.currentTarget.checked ? '1' : null })} /> exact (every point)
         </label>
@@ -336,13 +325,7 @@ function ParamsTab({ job }: { job: Job }): JSX.Element {
     <div>
       <h2>Parameters</h2>
       <table aria-label="Parameters" class="kv">
-        <thead>
-          <tr>
-            <th scope="col">name</th>
-            <th scope="col">job (-P)</th>
-            <th scope="col">run</th>
-          </tr>
-        </thead>
+        <Head cols={['name', 'job (-P)', 'run']} />
         <tbody>
           {names.map((n) => (
             <tr key={n}>
@@ -359,14 +342,7 @@ function ParamsTab({ job }: { job: Job }): JSX.Element {
       {run ? (
         <table aria-label="Tags" class="kv">
           <tbody>
-            {Object.entries(run.tags)
-              .sort()
-              .map(([k, v]) => (
-                <tr key={k}>
-                  <th scope="row">{k}</th>
-                  <td class="mono">{v}</td>
-                </tr>
-              ))}
+            <KvRows rows={Object.entries(run.tags).sort()} />
           </tbody>
         </table>
       ) : (
@@ -396,13 +372,7 @@ function ArtifactsTab({ job }: { job: Job }): JSX.Element {
   return (
     <div>
       <table aria-label="Artifacts" class="grid">
-        <thead>
-          <tr>
-            <th scope="col">path</th>
-            <th scope="col">size</th>
-            <th scope="col">actions</th>
-          </tr>
-        </thead>
+        <Head cols={['path', 'size', 'actions']} />
         <tbody>
           {run.artifacts.map((a) => (
             <tr key={a.path}>

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { Alert, JobLink, Since, Status } from '../components/common';
+import { Alert, Head, JobLink, Since, Status } from '../components/common';
 import { useAction, usePoll, useTick } from '../hooks';
 import { api, type Experiment, type Job, type Pagination, type Queue } from '../lib/api';
 import { between, isUuid, STATUSES, TERMINAL } from '../lib/format';
@@ -233,22 +233,7 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
       <Alert error={error?.message} />
       <div class="table-wrap" tabIndex={0} aria-label="Jobs table: j/k move, x select, Enter open, Home/End first/last page">
         <table ref={table} aria-label="Jobs" aria-rowcount={total + 1} class="grid">
-          <thead>
-            <tr aria-rowindex={1}>
-              <th scope="col"><span class="sr-only">Select</span></th>
-              <th scope="col">status</th>
-              <th scope="col">id</th>
-              <th scope="col">experiment</th>
-              <th scope="col">queue</th>
-              <th scope="col">entry point</th>
-              <th scope="col">parameters</th>
-              <th scope="col">user</th>
-              <th scope="col">created</th>
-              <th scope="col">duration</th>
-              <th scope="col">exit</th>
-              <th scope="col">reason</th>
-            </tr>
-          </thead>
+          <Head rowIndex={1} cols={[<span class="sr-only">Select</span>, 'status', 'id', 'experiment', 'queue', 'entry point', 'parameters', 'user', 'created', 'duration', 'exit', 'reason']} />
           <tbody>
             {jobs.map((j, i) => (
               <tr key={j.id} aria-rowindex={s.offset + i + 2} class={`${i === cursor ? "cursor" : ""}${selected.has(j.id) ? " selected" : ""}`} onClick={(e) => e.shiftKey && toggle(i, true)}>

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Alert, Confirm, Loading } from '../components/common';
+import { Alert, Confirm, Head, Loading } from '../components/common';
 import { useAction, usePoll } from '../hooks';
 import { api, raw, type Plugin } from '../lib/api';
 import { when } from '../lib/format';
@@ -22,15 +22,7 @@ export function Plugins(): JSX.Element {
       <h1>Task plugins</h1>
       <Alert error={error?.message} />
       <table aria-label="Task plugins" class="grid">
-        <thead>
-          <tr>
-            <th scope="col">collection</th>
-            <th scope="col">name</th>
-            <th scope="col">modules</th>
-            <th scope="col">owner</th>
-            <th scope="col">created</th>
-          </tr>
-        </thead>
+        <Head cols={['collection', 'name', 'modules', 'owner', 'created']} />
         <tbody>
           {list.map((p) => (
             <tr key={`${p.collection}/${p.name}`}>

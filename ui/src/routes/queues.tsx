@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Alert, Confirm, Since } from '../components/common';
+import { Alert, Confirm, Head, Since } from '../components/common';
 import { useAction, usePoll } from '../hooks';
 import { api, type Queue } from '../lib/api';
 import { refresh } from '../lib/poller';
@@ -63,19 +63,7 @@ export function Queues({ focus }: { focus: number | null }): JSX.Element {
       <Alert error={lockError} />
       <Alert error={remove.error} />
       <table aria-label="Queues" class="grid">
-        <thead>
-          <tr>
-            <th scope="col">name</th>
-            <th scope="col">lock</th>
-            <th scope="col">locked since</th>
-            <th scope="col">queued</th>
-            <th scope="col">deferred</th>
-            <th scope="col">started</th>
-            <th scope="col">load</th>
-            <th scope="col">description</th>
-            {me?.admin && <th scope="col">actions</th>}
-          </tr>
-        </thead>
+        <Head cols={['name', 'lock', 'locked since', 'queued', 'deferred', 'started', 'load', 'description', me?.admin && 'actions']} />
         <tbody>
           {queues.map((q) => (
             <tr key={q.id} class={focus === q.id ? 'cursor' : undefined}>

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Alert, Confirm, Loading } from '../components/common';
+import { Alert, Confirm, Head, Loading } from '../components/common';
 import { useAction, usePoll } from '../hooks';
 import { api, type Token, type User } from '../lib/api';
 import { when } from '../lib/format';
@@ -86,16 +86,7 @@ export function Tokens(): JSX.Element {
       <Alert error={error?.message} />
       <Alert error={rev.error} />
       <table aria-label="Access tokens" class="grid">
-        <thead>
-          <tr>
-            <th scope="col">description</th>
-            {me?.admin && <th scope="col">user</th>}
-            <th scope="col">created</th>
-            <th scope="col">expires</th>
-            <th scope="col">last used</th>
-            <th scope="col">actions</th>
-          </tr>
-        </thead>
+        <Head cols={['description', me?.admin && 'user', 'created', 'expires', 'last used', 'actions']} />
         <tbody>
           {tokens.map((t) => (
             <tr key={t.id}>
@@ -222,16 +213,7 @@ export function Users(): JSX.Element {
       <Alert error={error?.message} />
       <Alert error={act.error} fields={act.fields} />
       <table aria-label="Users" class="grid">
-        <thead>
-          <tr>
-            <th scope="col">username</th>
-            <th scope="col">display name</th>
-            <th scope="col">admin</th>
-            <th scope="col">active</th>
-            <th scope="col">last login</th>
-            <th scope="col">actions</th>
-          </tr>
-        </thead>
+        <Head cols={['username', 'display name', 'admin', 'active', 'last login', 'actions']} />
         <tbody>
           {(data?.users ?? []).map((u) => (
             <tr key={u.id}>
