@@ -1,5 +1,5 @@
 // package.json tells the truth: every package the code imports is declared, and every declared package is used —
-// imported by src/, test/ or bench/, run by a script, named by the jest or TypeScript configuration, or the types of
+// imported by src/, test/, bench/, ui/ or scripts/, run by a script, named by the jest or TypeScript configuration, or the types of
 // a package that is.
 import { builtinModules } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -19,7 +19,7 @@ function sourceFiles(dir: string): string[] {
     const path = join(dir, name);
     if (['node_modules', 'dist', 'results', 'fixtures'].includes(name)) return [];
     if (statSync(path).isDirectory()) return sourceFiles(path);
-    return /\.(ts|mjs|js)$/.test(name) ? [path] : [];
+    return /\.(ts|tsx|mjs|js)$/.test(name) ? [path] : [];
   });
 }
 
@@ -42,7 +42,7 @@ function importsOf(text: string): string[] {
   return found;
 }
 
-const files = ['src', 'test', 'bench'].flatMap((d) => sourceFiles(join(ROOT, d))).concat(['jest.config.js', 'jest.faults.config.js'].map((f) => join(ROOT, f)));
+const files = ['src', 'test', 'bench', 'ui', 'scripts'].flatMap((d) => sourceFiles(join(ROOT, d))).concat(['jest.config.js', 'jest.faults.config.js', 'jest.ui.config.js'].map((f) => join(ROOT, f)));
 const imported = new Map<string, string>(); // package -> first file importing it
 for (const file of files) {
   // This file names packages in strings that are not imports.
@@ -64,7 +64,7 @@ function usedOtherwise(importedNames: Iterable<string>): Set<string> {
     for (const peer of Object.keys(manifest.peerDependencies ?? {})) used.add(peer);
   }
   const scripts = Object.values(pkg.scripts).join(' ');
-  const bins: Record<string, string> = { nest: '@nestjs/cli', tsc: 'typescript', jest: 'jest', 'typeorm-ts-node-commonjs': 'typeorm' };
+  const bins: Record<string, string> = { nest: '@nestjs/cli', tsc: 'typescript', jest: 'jest', 'typeorm-ts-node-commonjs': 'typeorm', vite: 'vite' };
   for (const [bin, name] of Object.entries(bins)) if (new RegExp(`(^|[\\s&;])${bin}\\b`).test(scripts)) used.add(name);
   const jestConfig = readFileSync(join(ROOT, 'jest.config.js'), 'utf8');
   if (/['"]ts-jest['"]/.test(jestConfig)) used.add('ts-jest');

@@ -53,6 +53,9 @@ class Lifecycle {
   }
 
   async stop(): Promise<void> {
+    // Closing Redis rejects the commands still in flight (Bull's, the throttler's): while stopping they are expected,
+    // and must not end the process before Postgres is stopped.
+    process.on('unhandledRejection', (e) => logger.debug(`while stopping: ${describeError(e)}`));
     await this.app?.close().catch((e: unknown) => logger.error(`closing: ${describeError(e)}`));
     this.app = undefined;
     await this.stopServices();
@@ -135,7 +138,8 @@ async function serve(roleArg: string | undefined): Promise<void> {
     life.check();
     const users = config.role === 'worker' ? undefined : life.app.get(UsersService, { strict: false });
     const sandbox = config.role === 'api' ? undefined : life.app.get(SandboxService, { strict: false });
-    const banner = startBanner({ config, ...infra, sandbox: sandbox?.mode, adminPassword: users?.generatedAdminPassword, version: version() });
+    const dashboard = config.role !== 'worker' && (await answers(`http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${config.port}/ui`));
+    const banner = startBanner({ config, ...infra, sandbox: sandbox?.mode, adminPassword: users?.generatedAdminPassword, version: version(), dashboard });
     if (users) users.generatedAdminPassword = undefined;
     logger.log(banner.lines.join('\n'));
     if (banner.password) logger.warn(`\n${banner.password.join('\n')}`);
@@ -144,6 +148,15 @@ async function serve(roleArg: string | undefined): Promise<void> {
     await life.stop();
     if (e instanceof StoppedDuringStart) process.exit(0);
     throw e;
+  }
+}
+
+/** Whether the server's own URL answers (not 4xx/5xx) within a second. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(1000) })).status < 400;
+  } catch {
+    return false;
   }
 }
 
@@ -178,7 +191,8 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   const known = e instanceof ConfigError || e instanceof CommandError;
-  logger.error(known ? (e as Error).message : `could not start: ${describeError(e)}`);
+  const what = process.argv[2] === 'reset-password' ? 'reset-password failed' : 'could not start';
+  logger.error(known ? (e as Error).message : `${what}: ${describeError(e)}`);
   if (!known && e instanceof Error && e.stack) logger.debug(e.stack);
   process.exit(1);
 });

@@ -1,7 +1,8 @@
 // The v1 additions the dashboard needs (DASHBOARD.md §2.7), through HTTP as the dashboard calls them: log cursors,
 // heartbeats and filters, job list filters, workflow inspection, metric lists and bucketed series, rerun.
 // Role 'api' (no worker): jobs stay queued unless a test moves them with the lifecycle repository.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { JobLifecycleRepository } from '../src/jobs/job-lifecycle.repository';
 import { TrackingService } from '../src/tracking/tracking.service';
@@ -337,6 +338,14 @@ describe('v1 dashboard additions', () => {
         expect(res.status).toBe(404);
         expect(res.body).toEqual((await t.http().get(`/api/v1/jobs/${noRun}/run`).set(bearer(bob))).body);
       }
+      // A run id whose run is not on this server (external MLflow mode): 404 as /run says.
+      const external = (await submit(alice, base)).body.job.id;
+      await lifecycle().claim(external, 'test-host', 'b'.repeat(32));
+      for (const path of [`/api/v1/jobs/${external}/metrics`, `/api/v1/jobs/${external}/series/acc`]) {
+        const res = await t.http().get(path).set(bearer(bob));
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual((await t.http().get(`/api/v1/jobs/${external}/run`).set(bearer(bob))).body);
+      }
       expect((await t.http().get(`/api/v1/jobs/${randomUUID()}/metrics`).set(bearer(bob))).body.code).toBe('JOB_NOT_FOUND');
       expect((await t.http().get(`/api/v1/jobs/${randomUUID()}/series/acc`).set(bearer(bob))).body.code).toBe('JOB_NOT_FOUND');
     });
@@ -401,5 +410,177 @@ describe('v1 dashboard additions', () => {
         expect(Object.keys(res.body.details.fields)).toEqual([q.split('=')[0]]);
       },
     );
+  });
+
+  describe('POST /api/v1/jobs/{id}/rerun', () => {
+    let original: { id: string; [k: string]: unknown };
+    const bytes = makeTarGz({ ...WORKFLOW_FILES, 'extra.txt': 'rerun me\n' });
+    const rerun = (token: string, id: string, body: Record<string, unknown> = {}) => t.http().post(`/api/v1/jobs/${id}/rerun`).set(bearer(token)).send(body);
+    const spoolLeft = () => readdirSync(t.config.uploadTmpdir).filter((d) => d.startsWith('rerun-'));
+
+    beforeAll(async () => {
+      original = (await submit(alice, { ...base, entryPoint: 'train', entryPointKwargs: "-P epochs=3 -P 'note=two words'", timeout: '30m' }, bytes, 'my flow.tgz')).body.job;
+      await lifecycle().claim(original.id, 'test-host', 'a'.repeat(32));
+      await lifecycle().end(original.id, { status: 'failed', exitCode: 2, failureReason: 'exit code 2' });
+    });
+
+    it('submits the same archive, entry point, experiment, queue, parameters and timeout again as a new queued job', async () => {
+      const res = await rerun(alice, original.id);
+      expect(res.status).toBe(201);
+      const job = res.body.job;
+      expect(job.id).not.toBe(original.id);
+      expect(job).toMatchObject({
+        experimentId,
+        queueId,
+        username: 'alice',
+        status: 'queued',
+        entryPoint: 'train',
+        entryPointKwargs: "-P epochs=3 -P 'note=two words'",
+        parameters: { epochs: '3', note: 'two words' },
+        timeout: '30m',
+        dependsOn: null,
+        mlflowRunId: null,
+        exitCode: null,
+        failureReason: null,
+      });
+      expect(job.workflowUri).toMatch(/^db:\/\/workflow\/[0-9a-f]{32}\/my_flow\.tgz$/);
+      expect(job.workflowUri).not.toBe(original.workflowUri);
+      const archive = await t.http().get(`/api/v1/jobs/${job.id}/workflow`).set(bearer(bob)).buffer(true).parse((r, cb) => {
+        const parts: Buffer[] = [];
+        r.on('data', (c: Buffer) => parts.push(c));
+        r.on('end', () => cb(null, Buffer.concat(parts)));
+      });
+      expect(Buffer.compare(archive.body as Buffer, bytes)).toBe(0);
+      expect((await t.http().get(`/api/v1/jobs/${job.id}`).set(bearer(bob))).body.job).toEqual(job);
+      expect(spoolLeft()).toEqual([]);
+    });
+
+    it('takes another queue, parameters (replacing the original ones) and timeout; an admin may rerun anyone’s job', async () => {
+      const other = (await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name: 'rerun-q' }).expect(201)).body.queue;
+      const res = await rerun(alice, original.id, { queueId: other.id, parameters: { epochs: 5, lr: 0.01, verbose: true }, timeout: '2h' });
+      expect(res.status).toBe(201);
+      expect(res.body.job).toMatchObject({ queueId: other.id, queueName: 'rerun-q', parameters: { epochs: '5', lr: '0.01', verbose: 'true' }, entryPointKwargs: '-P epochs=5 -P lr=0.01 -P verbose=true', timeout: '2h' });
+      const byAdmin = await rerun(admin, original.id);
+      expect(byAdmin.status).toBe(201);
+      expect(byAdmin.body.job.username).toBe('admin');
+    });
+
+    it('applies the submission rules: owner or admin, checks on the parameters, the queue and the experiment', async () => {
+      const denied = await rerun(bob, original.id);
+      expect(denied.status).toBe(403);
+      expect(denied.body.code).toBe('PERMISSION_DENIED');
+      const missing = await rerun(alice, original.id, { parameters: { lr: '0.5' } });
+      expect(missing.status).toBe(400);
+      expect(missing.body).toMatchObject({ code: 'PARAMETER_INVALID', message: "missing required parameter 'epochs' for entry point 'train'" });
+      const badInt = await rerun(alice, original.id, { parameters: { epochs: 1.5 } });
+      expect(badInt.body).toMatchObject({ code: 'PARAMETER_INVALID', message: "parameter 'epochs' must be an int, got '1.5'" });
+      expect((await rerun(alice, original.id, { parameters: { epochs: { deep: 1 } } })).body.code).toBe('JOB_SUBMISSION_INVALID');
+      expect((await rerun(alice, original.id, { parameters: { 'bad name': 1 } })).body.code).toBe('JOB_SUBMISSION_INVALID');
+      expect((await rerun(alice, original.id, { timeout: '12x' })).body).toMatchObject({ code: 'JOB_SUBMISSION_INVALID', message: expect.stringMatching(/timeout '12x'/) });
+      expect((await rerun(alice, original.id, { queueId: 999999 })).body.code).toBe('QUEUE_NOT_FOUND');
+      const locked = (await t.http().post('/api/v1/queues').set(bearer(admin)).send({ name: 'rerun-locked' }).expect(201)).body.queue;
+      await t.http().put(`/api/v1/queues/${locked.id}/lock`).set(bearer(admin)).expect(200);
+      expect((await rerun(alice, original.id, { queueId: locked.id })).body.code).toBe('QUEUE_LOCKED');
+      expect(spoolLeft()).toEqual([]);
+    });
+
+    it('refuses bad bodies with 400 naming the field, and unknown or malformed job ids with 404', async () => {
+      for (const [body, field] of [
+        [{ queueId: 'one' }, 'queueId'],
+        [{ queueId: 4294967296 }, 'queueId'],
+        [{ queueId: 1.5 }, 'queueId'],
+        [{ parameters: [1, 2] }, 'parameters'],
+        [{ parameters: 'epochs=3' }, 'parameters'],
+        [{ timeout: 30 }, 'timeout'],
+        [{ entryPoint: 'main' }, 'entryPoint'],
+      ] as const) {
+        const res = await rerun(alice, original.id, body);
+        expect(res.status).toBe(400);
+        expect(res.body.code).toBe('VALIDATION_FAILED');
+        expect(Object.keys(res.body.details.fields)).toEqual([field]);
+      }
+      expect((await rerun(alice, randomUUID())).body.code).toBe('JOB_NOT_FOUND');
+      expect((await rerun(alice, 'not-a-job')).status).toBe(404);
+      expect((await t.http().post(`/api/v1/jobs/${original.id}/rerun`).send({})).status).toBe(401);
+    });
+
+    it('an archived experiment accepts no rerun (400), as it accepts no submission', async () => {
+      const exp = (await t.http().post('/api/v1/experiments').set(bearer(alice)).send({ name: 'to-archive' }).expect(201)).body.experiment;
+      const job = (await submit(alice, { ...base, experimentName: 'to-archive' })).body.job;
+      await t.http().post(`/api/v1/jobs/${job.id}/cancel`).set(bearer(alice)).expect(200);
+      await t.http().post(`/api/v1/experiments/${exp.id}/archive`).set(bearer(alice)).expect(200);
+      const res = await rerun(alice, job.id);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual((await submit(alice, { ...base, experimentName: 'to-archive' })).body);
+    });
+  });
+
+  describe('experiments list: state, numTrials, progress, endTime from the jobs (the indexed stats)', () => {
+    interface Exp {
+      name: string;
+      state: string;
+      numTrials: number;
+      progress: number;
+      endTime: string | null;
+    }
+    const listed = async (q = '') => (await t.http().get(`/api/v1/experiments?name=stats-&limit=1000${q}`).set(bearer(bob)).expect(200)).body.experiments as Exp[];
+    const byName = async () => Object.fromEntries((await listed()).map((e) => [e.name, e]));
+    const make = async (name: string) => t.http().post('/api/v1/experiments').set(bearer(alice)).send({ name }).expect(201);
+    const job = async (experimentName: string) => (await submit(alice, { ...base, experimentName })).body.job.id as string;
+    const end = (id: string, status: 'finished' | 'failed' | 'canceled') => lifecycle().end(id, { status, exitCode: status === 'finished' ? 0 : null, failureReason: status === 'finished' ? null : 'x' }, ['queued', 'started']);
+
+    it('derives each experiment’s fields as API.md §3 says, and the states filter and numTrials sort agree', async () => {
+      for (const n of ['stats-none', 'stats-active', 'stats-error', 'stats-done', 'stats-canceled']) await make(n);
+      const a1 = await job('stats-active');
+      await end(a1, 'finished');
+      await job('stats-active');
+      await end(await job('stats-error'), 'finished');
+      await end(await job('stats-error'), 'failed');
+      await end(await job('stats-done'), 'failed');
+      await end(await job('stats-done'), 'finished');
+      await end(await job('stats-canceled'), 'canceled');
+      const e = await byName();
+      expect(e['stats-none']).toMatchObject({ state: 'STATE_COMPLETED', numTrials: 0, progress: 0, endTime: null });
+      expect(e['stats-active']).toMatchObject({ state: 'STATE_ACTIVE', numTrials: 2, progress: 0.5, endTime: null });
+      expect(e['stats-error']).toMatchObject({ state: 'STATE_ERROR', numTrials: 2, progress: 1 });
+      expect(e['stats-done']).toMatchObject({ state: 'STATE_COMPLETED', numTrials: 2, progress: 1 });
+      expect(e['stats-canceled']).toMatchObject({ state: 'STATE_CANCELED', numTrials: 1, progress: 1 });
+      const { rows } = await pg.query(`SELECT e.name, max(j.ended_at) AS last FROM experiment e JOIN job j ON j.experiment_id = e.id WHERE e.name = 'stats-error' GROUP BY e.name`);
+      expect(e['stats-error'].endTime).toBe(rows[0].last.toISOString());
+      for (const state of ['STATE_ACTIVE', 'STATE_ERROR', 'STATE_COMPLETED', 'STATE_CANCELED']) {
+        expect((await listed(`&states=${state}`)).map((x) => x.name).sort()).toEqual(Object.values(e).filter((x) => x.state === state).map((x) => x.name).sort());
+      }
+      const sorted = (await listed('&sortBy=numTrials&orderBy=desc')).map((x) => x.numTrials);
+      expect(sorted).toEqual([...sorted].sort((x, y) => y - x));
+      // The single-experiment read agrees with the list.
+      const one = (await t.http().get(`/api/v1/experiments?name=stats-active`).set(bearer(bob))).body.experiments[0];
+      expect((await t.http().get(`/api/v1/experiments/${one.id}`).set(bearer(bob))).body.experiment).toEqual(one);
+    });
+  });
+});
+
+describe('POST /api/v1/workflows/inspect over MAX_WORKFLOW_BYTES', () => {
+  it('answers the 413 a submission gets, naming the limit', async () => {
+    const t = await startApp({ env: { MAX_WORKFLOW_BYTES: '4096' } });
+    try {
+      const admin = await login(t, 'admin', ADMIN_PASSWORD);
+      await createExperimentAndQueue(t, admin);
+      const big = makeTarGz({ ...WORKFLOW_FILES, 'noise.bin': randomBytes(64 * 1024) });
+      const inspected = await t.http().post('/api/v1/workflows/inspect').set(bearer(admin)).attach('workflow', big, 'w.tar.gz');
+      expect(inspected.status).toBe(413);
+      expect(inspected.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/4096/) });
+      const submitted = await t
+        .http()
+        .post('/api/v1/jobs')
+        .set(bearer(admin))
+        .field('experimentName', 'mnist')
+        .field('queue', 'tensorflow_cpu')
+        .field('entryPoint', 'main')
+        .attach('workflow', big, 'w.tar.gz');
+      expect(inspected.body).toEqual(submitted.body);
+      expect((await t.http().post('/api/v1/workflows/inspect').set(bearer(admin)).attach('workflow', workflowTarGz(), 'w.tar.gz')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
   });
 });

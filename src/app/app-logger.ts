@@ -43,4 +43,15 @@ export class AppLogger extends ConsoleLogger {
     }
     super.log(message, ...rest);
   }
+
+  /**
+   * Start-up failures are reported once, with their cause, by main.ts: Nest's ExceptionHandler dump of the same error
+   * goes to debug, and TypeORM's connection retries keep their one line (the message names the cause) without a stack.
+   */
+  override error(message: unknown, ...rest: unknown[]): void {
+    const context = rest.length > 0 ? rest[rest.length - 1] : this.context;
+    if (context === 'ExceptionHandler') return super.debug(message, ...rest);
+    if (context === 'TypeOrmModule' && rest.length === 2) return super.error(message, context);
+    super.error(message, ...rest);
+  }
 }

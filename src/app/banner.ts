@@ -10,6 +10,8 @@ export interface BannerFacts {
   /** The bootstrap admin's generated password, on the first start only. */
   adminPassword?: string;
   version: string;
+  /** Whether something answers at /ui (the dashboard is served when it was built). */
+  dashboard?: boolean;
 }
 
 /** A URL without its password (user names and hosts stay: they say which server). */
@@ -36,8 +38,8 @@ export function startBanner(f: BannerFacts): { lines: string[]; password?: strin
     lines.push(
       `  API         ${base}/api/v1 (native), ${base}/api/ (Dioptra), ${base}/api/2.0/mlflow (MLflow tracking) — listening on ${c.host}:${c.port}`,
       `  Swagger UI  ${base}/   (spec: ${base}/openapi.json)`,
-      `  Dashboard   ${base}/ui`,
     );
+    if (f.dashboard) lines.push(`  Dashboard   ${base}/ui`);
   }
   lines.push(`  Database    ${f.database}`, `  Redis       ${f.redis}, key prefix "${c.redisPrefix}"`);
   if (c.role !== 'api') {

@@ -4,6 +4,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import express, { type Express } from 'express';
 import { readdirSync } from 'node:fs';
 import { RouteIndex } from '../common/errors/route-index';
+import { mountDashboard } from './dashboard';
 import { AppConfig } from '../config/config';
 import { JSON_BODY_LIMIT, rawUrlGuard, verifyRawBody } from '../common/input-guards';
 import { refineOpenApi, routeAuth } from './openapi-document';
@@ -43,6 +44,7 @@ export async function configureApp(app: INestApplication): Promise<void> {
   nest.useBodyParser('json', { limit: JSON_BODY_LIMIT, verify: verifyRawBody });
   nest.useBodyParser('urlencoded', { extended: true, limit: JSON_BODY_LIMIT, verify: verifyRawBody });
   const document = buildOpenApi(app);
+  mountDashboard(server, { authDisabled: app.get(AppConfig).authDisabled });
   serveUiAssetsByName(app, server);
   SwaggerModule.setup('/', app, document, { jsonDocumentUrl: 'openapi.json', customSiteTitle: 'Alidade API' });
   server.get('/swagger.json', (_req, res) => {

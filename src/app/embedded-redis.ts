@@ -60,6 +60,26 @@ export async function resolveLocalRedis(dataDir: string): Promise<EmbeddedServic
   };
 }
 
+/**
+ * For commands beside a server (reset-password): the Redis a server of this DATA_DIR would use when REDIS_URL is
+ * unset — the local one on 6379, or the redis-server it spawned while it runs — or null when there is none.
+ */
+export async function findLocalRedis(dataDir: string): Promise<string | null> {
+  if (await redisAnswers('127.0.0.1', 6379)) return 'redis://127.0.0.1:6379';
+  const pidFile = join(dataDir, 'redis', 'redis.pid');
+  const passwordFile = join(dataDir, 'redis-password');
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return null;
+  let cmd = '';
+  try {
+    cmd = readFileSync(`/proc/${Number(readFileSync(pidFile, 'utf8').trim())}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return null;
+  }
+  const port = /redis-server.*:(\d+)/.exec(cmd)?.[1] ?? /--port (\d+)/.exec(cmd)?.[1];
+  if (!port || !(await redisAnswers('127.0.0.1', Number(port)))) return null;
+  return `redis://:${readFileSync(passwordFile, 'utf8').trim()}@127.0.0.1:${port}`;
+}
+
 /** A redis-server an earlier (killed) Alidade started from this DATA_DIR. */
 async function stopLeftOver(pidFile: string, logger: Logger): Promise<void> {
   if (!existsSync(pidFile)) return;

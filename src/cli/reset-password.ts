@@ -1,6 +1,7 @@
 // `node dist/main.js reset-password <username> [--stdin]`: a new password for a user, for an admin who lost theirs.
 // Same configuration as the server (.env, then the environment): DATABASE_URL, else the embedded Postgres of
-// DATA_DIR — started for the change and stopped after when the server is stopped, or the running server's own.
+// DATA_DIR — started for the change and stopped after when the server is stopped, or the running server's own —
+// and its Redis (REDIS_URL, else the local one), through which a running server's token cache hears the revocation.
 // Logs go to standard error; standard output's last line is the new password alone.
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -8,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppLogger } from '../app/app-logger';
+import { findLocalRedis } from '../app/embedded-redis';
 import { AppConfigModule } from '../config/app-config.module';
 import { AppConfig } from '../config/config';
 import { loadConfigFromEnvironment } from '../config/load-environment';
 import { DatabaseModule } from '../database/database.module';
+import { RedisModule } from '../redis/redis.module';
 import { clusterDir, EmbeddedService, startEmbeddedPostgres } from '../database/embedded-postgres';
 import { UserNotFoundError } from '../users/users.errors';
 import { UsersModule } from '../users/users.module';
@@ -28,7 +31,7 @@ export class CommandError extends Error {}
 @Module({})
 class ResetPasswordModule {
   static forConfig(config: AppConfig) {
-    return { module: ResetPasswordModule, imports: [AppConfigModule.forRoot(config), DatabaseModule, UsersModule] };
+    return { module: ResetPasswordModule, imports: [AppConfigModule.forRoot(config), DatabaseModule, RedisModule, UsersModule] };
   }
 }
 
@@ -40,7 +43,15 @@ export async function resetPasswordCommand(args: string[], stdin: NodeJS.Readabl
   const [username] = names;
   // The command signs no token: a production machine without JWT_SECRET (a worker's) may still run it.
   const config = await loadConfigFromEnvironment('all', process.cwd(), { JWT_SECRET: 'reset-password-signs-no-token'.padEnd(32, '.') });
-  const level = config.logLevel === 'log' ? 'warn' : config.logLevel;
+  // Redis carries the revocation to a running server's token cache at once (without it, that cache forgets within a
+  // second). No Redis reachable: no server is using one here, so there is nobody to tell; its warnings would be noise.
+  let quiet = false;
+  if (!config.redisUrl) {
+    const found = await findLocalRedis(config.dataDir);
+    config.redisUrl = found ?? 'redis://127.0.0.1:1';
+    quiet = found === null;
+  }
+  const level = quiet ? 'error' : config.logLevel === 'log' ? 'warn' : config.logLevel;
   const logger = new AppLogger(level, true);
   Logger.overrideLogger(logger);
 

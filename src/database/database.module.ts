@@ -10,7 +10,8 @@ import { typeOrmOptions } from './typeorm-options';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => typeOrmOptions(config.databaseUrl!),
+      // Five tries two seconds apart (Postgres still starting), each retry line naming the cause; then the start fails.
+      useFactory: (config: AppConfig) => ({ ...typeOrmOptions(config.databaseUrl!), retryAttempts: 5, retryDelay: 2000, verboseRetryLog: true }),
       dataSourceFactory: async (options) => {
         const ds = await new DataSource(options!).initialize();
         await migrateWithLock(ds);

@@ -8,6 +8,7 @@ import { QueueSandbox1764630000000 } from './migrations/1764630000000-queue-sand
 import { Tracking1764640000000 } from './migrations/1764640000000-tracking';
 import { LoginSessionTokenHash1764660000000 } from './migrations/1764660000000-login-session-token-hash';
 import { QueueLimits1764740000000 } from './migrations/1764740000000-queue-limits';
+import { ExperimentStatsIndexes1764720000000 } from './migrations/1764720000000-experiment-stats-indexes';
 
 export const MIGRATIONS: Function[] = [
   UsersAndAuth1764500000000,
@@ -19,4 +20,5 @@ export const MIGRATIONS: Function[] = [
   Tracking1764640000000,
   LoginSessionTokenHash1764660000000,
   QueueLimits1764740000000,
+  ExperimentStatsIndexes1764720000000,
 ];

@@ -9,10 +9,14 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
  * MLflow command line; anything else is refused with the offending key named.
  */
 export function parseParametersField(text: string): Record<string, string> {
-  const parsed = parseJsonInput(text, 'parameters', () => new JobSubmissionInvalidError('parameters must be a JSON object of name → value, e.g. {"epochs": "3"}'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new JobSubmissionInvalidError('parameters must be a JSON object of name → value, e.g. {"epochs": "3"}');
-  }
+  return parametersFromJson(parseJsonInput(text, 'parameters', () => new JobSubmissionInvalidError(NOT_AN_OBJECT)));
+}
+
+const NOT_AN_OBJECT = 'parameters must be a JSON object of name → value, e.g. {"epochs": "3"}';
+
+/** Parsed JSON (a form field's, or a JSON body's `parameters`) → the `-P` map, by the rule above. */
+export function parametersFromJson(parsed: unknown): Record<string, string> {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new JobSubmissionInvalidError(NOT_AN_OBJECT);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (!PARAM_NAME.test(name)) throw new JobSubmissionInvalidError(`parameters: invalid parameter name '${name}'`);

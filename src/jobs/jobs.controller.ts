@@ -5,7 +5,7 @@ import { AuthUser, CurrentUser } from '../common/auth-user';
 import { ExperimentNotFoundError } from '../experiments/experiments.errors';
 import { EmptyDto } from '../users/users.dto';
 import { closeSignal, writeChunk } from './http-stream';
-import { parseParametersField } from './job-parameters';
+import { parametersFromJson, parseParametersField } from './job-parameters';
 import {
   JobLogsPageDto,
   JobLogsQueryDto,
@@ -13,6 +13,7 @@ import {
   JobsPageDto,
   ListJobsQueryDto,
   parseIsoTime,
+  RerunJobDto,
   SubmitJobFormDto,
   toJobDto,
   toJobLogDto,
@@ -55,6 +56,16 @@ export class JobsController {
   async cancel(@CurrentUser() actor: AuthUser, @Param('id') id: string): Promise<EmptyDto> {
     await this.jobs.cancel(actor, id);
     return {};
+  }
+
+  /**
+   * Submit the job again: the same archive, entry point and experiment, with the queue, parameters and timeout given
+   * or the original's; every submission rule and check applies (as POST /api/v1/jobs). 201 with the new job.
+   */
+  @Post('jobs/:id/rerun')
+  async rerun(@CurrentUser() actor: AuthUser, @Param('id') id: string, @Body() body: RerunJobDto): Promise<JobReplyDto> {
+    const parameters = body.parameters !== undefined ? parametersFromJson(body.parameters) : undefined;
+    return { job: toJobDto(await this.jobs.rerun(actor, id, { queueId: body.queueId, parameters, timeout: body.timeout })) };
   }
 
   /**

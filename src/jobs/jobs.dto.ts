@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateBy } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, IsObject, ValidateBy } from 'class-validator';
 import { OptionalInt64Query } from '../common/int64';
 import { PageQueryDto, PaginationDto } from '../common/pagination';
 import { QueryArray, QueryBoolean } from '../common/query-booleans';
@@ -228,4 +228,17 @@ export class EntryPointDto {
 export class InspectWorkflowReplyDto {
   /** The MLproject's declared entry points in file order. */
   @ApiProperty({ type: [EntryPointDto] }) entryPoints: EntryPointDto[];
+}
+
+/** `POST /api/v1/jobs/{id}/rerun`: what to change; everything else (archive, entry point, experiment) is the original's. */
+export class RerunJobDto {
+  /** Another queue (default: the original's). */
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_INT) queueId?: number;
+  /** Parameter name → value (string, number or boolean), replacing the original's parameters as a whole. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } })
+  @IsOptional()
+  @IsObject()
+  parameters?: Record<string, unknown>;
+  /** Seconds, or digits followed by s, m, h or d (default: the original's). */
+  @IsOptional() @IsString() @MaxLength(64) timeout?: string;
 }

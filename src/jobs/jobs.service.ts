@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { posix } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { AuthUser, mayActOn } from '../common/auth-user';
@@ -53,6 +55,14 @@ export interface InspectedEntryPoint {
   parameters: Array<{ name: string; type: string; default: string | null; required: boolean }>;
   /** Why a submission of this entry point would be refused (its declaration cannot be read), else null. */
   error: string | null;
+}
+
+/** What a rerun may change; the rest is the original job's. */
+export interface RerunInput {
+  queueId?: number;
+  /** Replaces the original's parameters as a whole. */
+  parameters?: Record<string, string>;
+  timeout?: string;
 }
 
 export interface ListJobsQuery {
@@ -174,6 +184,36 @@ export class JobsService {
     });
     if (accepted.status === 'queued') await this.dispatcher.enqueue({ id, queueId: queue.id });
     return accepted;
+  }
+
+  /**
+   * A new job from an existing one: the same archive (copied through a spool file, so every submission check runs on
+   * it again), entry point and experiment, with the queue, parameters and timeout given or else the original's. The
+   * submission rules apply as they are (owner of the experiment or admin; archived experiment, locked queue, …);
+   * `dependsOn` is not carried over. The new job belongs to the actor.
+   */
+  async rerun(actor: AuthUser, id: string, input: RerunInput): Promise<JobView> {
+    const job = await this.getEntity(id);
+    await mkdir(this.config.uploadTmpdir, { recursive: true, mode: 0o700 });
+    const dir = await mkdtemp(join(this.config.uploadTmpdir, 'rerun-')); // 0700
+    try {
+      const stream = await this.blobs.getStream(job.workflowKey);
+      if (!stream) throw new JobSubmissionInvalidError(`the workflow archive of job ${job.id} is no longer stored`);
+      const path = join(dir, 'workflow');
+      await pipeline(stream, createWriteStream(path, { mode: 0o600 }));
+      const given = input.parameters !== undefined;
+      return await this.submit(actor, {
+        experiment: { id: job.experimentId },
+        queue: { id: input.queueId ?? job.queueId },
+        entryPoint: job.entryPoint,
+        parameters: given ? input.parameters : undefined,
+        entryPointKwargs: given ? undefined : job.entryPointKwargs,
+        timeout: input.timeout ?? job.timeout,
+        workflow: { path, size: (await stat(path)).size, originalName: posix.basename(job.workflowKey) },
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private checkTimeout(timeout: string): number {

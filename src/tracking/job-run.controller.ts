@@ -143,6 +143,7 @@ export class JobRunController {
   async metrics(@Param('id') id: string): Promise<MetricSummariesDto> {
     const runId = await this.runIdOf(id);
     const rows = await this.tracking.metricSummaries(runId);
+    if (!rows) throw new TrackingNotFoundError(`job ${id} has no run on this server`);
     return { metrics: rows.map((m) => ({ key: m.key, latest: { value: num(m.value), step: Number(m.step), timestamp: Number(m.timestamp) }, count: m.count })) };
   }
 
@@ -153,7 +154,9 @@ export class JobRunController {
   async series(@Param('id') id: string, @Param('key') segments: string | string[], @Query() q: MetricSeriesQueryDto): Promise<MetricSeriesDto> {
     const key = Array.isArray(segments) ? segments.join('/') : segments;
     const runId = await this.runIdOf(id);
-    const { points, total, bucketed } = await this.tracking.metricSeries(runId, key, { maxPoints: q.maxPoints ?? 2000, afterStep: q.afterStep });
+    const series = await this.tracking.metricSeries(runId, key, { maxPoints: q.maxPoints ?? 2000, afterStep: q.afterStep });
+    if (!series) throw new TrackingNotFoundError(`job ${id} has no run on this server`);
+    const { points, total, bucketed } = series;
     return {
       key,
       steps: points.map((p) => Number(p.step)),

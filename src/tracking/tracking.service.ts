@@ -344,17 +344,23 @@ export class TrackingService {
     return this.repo.metricPointsByStep(runId, key, offset, limit);
   }
 
-  /** Every metric key of a run with its latest point and its number of points (v1 `GET /jobs/{id}/metrics`). */
-  metricSummaries(runId: string): Promise<Array<MetricPoint & { count: number }>> {
+  /**
+   * Every metric key of a run with its latest point and its number of points (v1 `GET /jobs/{id}/metrics`); null when
+   * the run is not on this server (external MLflow mode), as runWithArtifacts.
+   */
+  async metricSummaries(runId: string): Promise<Array<MetricPoint & { count: number }> | null> {
+    if (!(await this.repo.findRun(runId))) return null;
     return this.repo.metricSummaries(runId);
   }
 
   /**
    * One metric's points after `afterStep` in step order, for a chart: all of them when they are at most `maxPoints`,
    * else min/max-bucketed into maxPoints / 2 buckets (each keeps its smallest and largest point), so a chart of a
-   * million points stays small and its spikes survive. `total` counts the points before bucketing.
+   * million points stays small and its spikes survive. `total` counts the points before bucketing. Null when the run
+   * is not on this server.
    */
-  async metricSeries(runId: string, key: string, q: { maxPoints: number; afterStep?: string }): Promise<{ points: MetricPoint[]; total: number; bucketed: boolean }> {
+  async metricSeries(runId: string, key: string, q: { maxPoints: number; afterStep?: string }): Promise<{ points: MetricPoint[]; total: number; bucketed: boolean } | null> {
+    if (!(await this.repo.findRun(runId))) return null;
     const total = await this.repo.countMetricPoints(runId, key, q.afterStep);
     if (total <= q.maxPoints) return { points: await this.repo.metricSeries(runId, key, q.afterStep), total, bucketed: false };
     const buckets = Math.floor(q.maxPoints / 2);

@@ -1,0 +1,67 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './lib/api';
+import { retune, subscribe } from './lib/poller';
+
+/**
+ * Polled data from the shared store. `every` in ms (null: fetch once); `stop(data)` true ends polling for good
+ * (terminal jobs). A null key subscribes to nothing.
+ */
+export function usePoll<T>(key: string | null, every: number | null, stop?: (d: T) => boolean): { data: T | undefined; error: ApiError | Error | null } {
+  const [state, setState] = useState<{ data: T | undefined; error: ApiError | Error | null; key: string | null }>({ data: undefined, error: null, key });
+  const stopRef = useRef(stop);
+  stopRef.current = stop;
+  useEffect(() => {
+    if (!key) return;
+    let stopped = false;
+    const fn = (data: unknown, error: ApiError | Error | null) => {
+      setState({ data: data as T, error, key });
+      if (!stopped && data !== undefined && stopRef.current?.(data as T)) {
+        stopped = true;
+        retune(key, fn, null);
+      }
+    };
+    return subscribe(key, every, fn);
+  }, [key, every]);
+  return state.key === key ? state : { data: undefined, error: null };
+}
+
+/** An async action's state: busy while running, its error kept for display next to the control. */
+export function useAction(): { busy: boolean; error: string | null; fields: Record<string, string[]> | undefined; run: (f: () => Promise<unknown>) => Promise<boolean>; clear: () => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fields, setFields] = useState<Record<string, string[]> | undefined>(undefined);
+  return {
+    busy,
+    error,
+    fields,
+    clear: () => {
+      setError(null);
+      setFields(undefined);
+    },
+    run: async (f) => {
+      setBusy(true);
+      setError(null);
+      setFields(undefined);
+      try {
+        await f();
+        return true;
+      } catch (e) {
+        setError((e as Error).message);
+        if (e instanceof ApiError) setFields(e.fields);
+        return false;
+      } finally {
+        setBusy(false);
+      }
+    },
+  };
+}
+
+/** Re-renders every `ms` (ages and durations). */
+export function useTick(ms: number): number {
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => setN((x) => x + 1), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return n;
+}
