@@ -145,6 +145,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     const startedAt = Date.now();
     let runClosed = !run.tracked;
     let box: JobSandbox | undefined;
+    let boxClosed: Promise<void> | undefined;
     let plugins: CacheHandle<string> | undefined;
     try {
       let outcome: JobOutcome;
@@ -166,6 +167,9 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
         }
       }
       clearInterval(watch);
+      // The process is gone: its sandbox is taken down (what is left killed, cgroups and directory removed) while the
+      // outcome is recorded, not after.
+      boxClosed = box?.close();
       // The run is closed and the logs are stored before the job shows ended (whoever sees the job ended reads a
       // closed run, and whoever follows the logs stops reading then): both at once, then the end.
       logs.add('system', describe(outcome));
@@ -184,7 +188,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
       clearInterval(watch);
       if (!runClosed && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'FAILED');
       this.running.delete(jobId);
-      await box?.close();
+      await (boxClosed ?? box?.close());
       (plugins as CacheHandle<string> | undefined)?.release();
       trace.mark('clean-up');
     }
