@@ -268,11 +268,6 @@ export class JobsRepository {
     return this.ds.query(`SELECT id, stream, line, time FROM job_log WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [jobId, afterId, limit]);
   }
 
-  /** Ids of the jobs a worker process is running (claimed by it and still `started`). */
-  async findStartedOn(workerHost: string): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM job WHERE status = 'started' AND worker_host = $1 ORDER BY seq`, [workerHost]);
-    return rows.map((r) => r.id);
-  }
 
   async findStatusAndEnd(jobId: string): Promise<{ status: JobStatus; endedAt: Date | null } | null> {
     const rows: Array<{ status: JobStatus; ended_at: Date | null }> = await this.ds.query(`SELECT status, ended_at FROM job WHERE id = $1`, [jobId]);

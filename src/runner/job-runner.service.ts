@@ -102,6 +102,11 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** The jobs this worker holds now (claiming, preparing or running). */
+  runningJobIds(): string[] {
+    return [...this.running.keys()];
+  }
+
   isRunning(jobId: string): boolean {
     return this.running.has(jobId);
   }
