@@ -113,6 +113,18 @@ describe('job sandbox: more escapes of a hostile non-admin job', () => {
     await waitFor('the deep job directories to go', async () => !readdirSync(workdir).some((n) => n === h.id || n === l.id), 10_000);
   });
 
+  it('cannot hide data from the disk limit in files it deleted but holds open or mapped', async () => {
+    const [held, mapped] = await Promise.all([
+      py('import os, time\nfs = []\nfor i in range(6):\n    f = open(f"u{i}", "wb"); os.unlink(f"u{i}"); f.write(b"x" * 30000000); f.flush(); fs.append(f)\nprint("HELD", flush=True)\ntime.sleep(5)\nprint("SURVIVED")', '60s'),
+      // libc's mmap, not Python's (which keeps a descriptor of its own): only the mapping holds the file.
+      py('import ctypes, os, time\nlibc = ctypes.CDLL(None)\nlibc.mmap.restype = ctypes.c_void_p\nlibc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\nfor i in range(6):\n    fd = os.open(f"m{i}", os.O_RDWR | os.O_CREAT); os.write(fd, b"x" * 30000000); libc.mmap(None, 30000000, 1, 1, fd, 0); os.close(fd); os.unlink(f"m{i}")\nprint("MAPPED", os.listdir("/proc/self/fd"), flush=True)\ntime.sleep(5)\nprint("SURVIVED")', '60s'),
+    ]);
+    for (const job of await Promise.all([ended(held), ended(mapped)])) {
+      expect(job).toMatchObject({ status: 'failed', failureReason: 'disk limit 48 MiB exceeded' });
+      expect(await out(job)).not.toContain('SURVIVED');
+    }
+  });
+
   it('keeps only JOB_LOG_LIMIT of a flood of output, says so, and still records the outcome', async () => {
     const job = await ended(await py('import sys\nline = "x" * 65535 + "\\n"\nfor i in range(1000): sys.stdout.write(line)\nsys.stdout.write("\\0\\xff" * 10 + "\\n")\nprint("DONE")', '60s'));
     expect(job.status).toBe('finished');

@@ -3,7 +3,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statfsSync, writeFileSync } from 'node:fs';
-import { chmod, chown, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from '../common/process-alive';
 import { AppConfig, JOB_PATH, NetworkMode, SandboxSettings } from '../config/config';
@@ -317,7 +317,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
    * once) or more files than the file limit (empty files use no blocks but an inode each), or paths the walk cannot
    * follow (longer than PATH_MAX, made with openat: what lies below would go uncounted, and unremoved), else null.
    */
-  async diskCheck(dir: string): Promise<string | null> {
+  async diskCheck(dir: string, pids?: () => Promise<number[]>): Promise<string | null> {
     const limit = this.diskLimit;
     const filesLimit = this.filesLimit;
     const seen = new Set<number>();
@@ -355,7 +355,13 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       }
       return null;
     };
-    return walk(dir);
+    const hit = await walk(dir);
+    if (hit || !pids) return hit;
+    // Files the job deleted but holds open (or mapped) still take the disk, and no walk sees them.
+    const dev = (await lstat(dir).catch(() => null))?.dev;
+    if (dev === undefined) return null;
+    total += await deletedButHeld(await pids(), dev, seen);
+    return total > limit ? `disk limit ${formatSize(limit)} exceeded` : null;
   }
 
   /** Whether a job's plugins can be a bind of a shared read-only tree (bubblewrap), instead of files written per job. */
@@ -421,7 +427,7 @@ class Box implements JobSandbox {
         if (!this.limitHit && this.cgroup && (await this.cgroup.pidsExceeded())) this.limitHit = `process limit ${pidsLimit} exceeded`;
         if (!this.limitHit && Date.now() - lastDisk >= DISK_CHECK_MS) {
           lastDisk = Date.now();
-          this.limitHit = await this.service.diskCheck(this.dir);
+          this.limitHit = await this.service.diskCheck(this.dir, () => this.jobPids());
         }
         if (this.limitHit) {
           clearInterval(this.monitor);
@@ -431,6 +437,20 @@ class Box implements JobSandbox {
     }, MONITOR_MS);
     this.monitor.unref();
     void this.proc?.done.finally(() => clearInterval(this.monitor)).catch(() => undefined);
+  }
+
+  /** The job's processes (host pids): its cgroup's, else every process of its uid; none when it has neither. */
+  private async jobPids(): Promise<number[]> {
+    if (this.cgroup) return this.cgroup.pids();
+    if (this.uid === null) return [];
+    const pids: number[] = [];
+    for (const n of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(n)) continue;
+      // status, not the owner of /proc/<pid>: a process that makes itself non-dumpable shows as root there.
+      const status = await readFile(`/proc/${n}/status`, 'utf8').catch(() => '');
+      if (new RegExp(`^Uid:\\s+${this.uid}\\s`, 'm').test(status)) pids.push(Number(n));
+    }
+    return pids;
   }
 
   async close(): Promise<void> {
@@ -472,6 +492,26 @@ async function chownTree(root: string, uid: number, skip?: string): Promise<void
     }
   };
   await walk(root);
+}
+
+/**
+ * Bytes of the files on `dev` that the processes hold open or mapped after deleting them (link count 0), each inode
+ * counted once (`seen`, shared with the walk).
+ */
+async function deletedButHeld(pids: number[], dev: number, seen: Set<number>): Promise<number> {
+  let bytes = 0;
+  const count = async (path: string) => {
+    const st = await stat(path).catch(() => null);
+    if (!st || !st.isFile() || st.nlink !== 0 || st.dev !== dev || seen.has(st.ino)) return;
+    seen.add(st.ino);
+    bytes += st.blocks * 512;
+  };
+  for (const pid of pids) {
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) await count(`/proc/${pid}/fd/${fd}`);
+    const maps = await readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '');
+    for (const line of maps.split('\n')) if (line.endsWith(' (deleted)')) await count(`/proc/${pid}/map_files/${line.slice(0, line.indexOf(' '))}`);
+  }
+  return bytes;
 }
 
 /**
