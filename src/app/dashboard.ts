@@ -48,16 +48,23 @@ export function mountDashboard(server: Express, options: DashboardOptions = {}):
   const assets = join(dir, 'assets');
   const indexFile = join(dir, 'index.html');
   let index: Buffer | null = null;
+  let indexMtime = 0;
   let warned = false;
+  // Re-read when the file changes (a rebuild under a running server), so the page never names assets that are gone.
   const readIndex = (): Buffer | null => {
-    if (index) return index;
+    let mtime: number;
     try {
-      const html = readFileSync(indexFile, 'utf8');
-      index = Buffer.from(options.authDisabled ? html.replace('<head>', '<head>\n    <meta name="alidade-auth" content="disabled" />') : html);
+      mtime = statSync(indexFile).mtimeMs;
     } catch {
       if (!warned) new Logger('Dashboard').warn(`dashboard not built (${indexFile} missing): run npm run build`);
       warned = true;
+      index = null;
+      return null;
     }
+    if (index && mtime === indexMtime) return index;
+    const html = readFileSync(indexFile, 'utf8');
+    index = Buffer.from(options.authDisabled ? html.replace('<head>', '<head>\n    <meta name="alidade-auth" content="disabled" />') : html);
+    indexMtime = mtime;
     return index;
   };
   readIndex();

@@ -145,6 +145,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     const startedAt = Date.now();
     let runClosed = !run.tracked;
     let box: JobSandbox | undefined;
+    let boxClosed: Promise<void> | undefined;
     let plugins: CacheHandle<string> | undefined;
     try {
       let outcome: JobOutcome;
@@ -166,12 +167,15 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
         }
       }
       clearInterval(watch);
+      // The process is gone: its sandbox is taken down (what is left killed, cgroups and directory removed) while the
+      // outcome is recorded, not after.
+      boxClosed = box?.close();
       // The run is closed and the logs are stored before the job shows ended (whoever sees the job ended reads a
       // closed run, and whoever follows the logs stops reading then): both at once, then the end.
       logs.add('system', describe(outcome));
       await Promise.all([run.tracked ? this.closeRun(jobId, run.tracked.runId, runEndFor(outcome, state.stopFor)) : undefined, logs.close()]);
       runClosed = true;
-      trace.mark('run-close+log-flush');
+      trace.mark('run-close-and-log-flush');
       const { ended, released } = await this.persist(jobId, 'record the outcome', () => this.lifecycle.end(jobId, outcome, ['started']));
       trace.mark('end');
       this.logger.log(`[job ${jobId}] ${ended ? describe(outcome) : 'had already ended (canceled or lost)'} after ${Date.now() - startedAt} ms`);
@@ -184,7 +188,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
       clearInterval(watch);
       if (!runClosed && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'FAILED');
       this.running.delete(jobId);
-      await box?.close();
+      await (boxClosed ?? box?.close());
       (plugins as CacheHandle<string> | undefined)?.release();
       trace.mark('clean-up');
     }
@@ -210,10 +214,11 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * queued → started with the job's run created first (so `mlflowRunId` names a run from the moment the job shows
-   * started), or null (canceled meanwhile). A run that cannot be created still claims the job, which then fails with
-   * the reason. The job counts as running here from before the claim on, so the worker-lost check never takes our
-   * fresh `started` row for an orphan.
+   * queued → started, then the job's run (and `mlflowRunId`, which names it from the moment it is set; a client that
+   * waits for it, as Dioptra's notebooks do, finds the run), or null (canceled meanwhile). The claim does not wait for
+   * the tracking store: a job shows `started` as soon as a worker has it. A run that cannot be created still leaves the
+   * job claimed, which then fails with the reason. The job counts as running here from before the claim on, so the
+   * worker-lost check never takes our fresh `started` row for an orphan.
    */
   private async claim(jobId: string, trace: JobTrace): Promise<{ job: JobEntity; run: ClaimedRun; info: ClaimInfo } | null> {
     this.running.set(jobId, { stopFor: null });
@@ -224,14 +229,15 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
       info = await this.runnerRepo.findForClaim(jobId);
       trace.mark('claim-read');
       if (info?.status === 'queued') {
-        run = await this.startRun(jobId, info);
-        trace.mark('run-create');
-        try {
-          job = await this.lifecycle.claim(jobId, this.workerHost, run.tracked?.runId ?? null);
-          trace.mark('claim');
-        } finally {
-          // Canceled between the read and the claim (or the claim failed): the run has no job to follow it.
-          if (!job && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'KILLED');
+        job = await this.lifecycle.claim(jobId, this.workerHost, null);
+        trace.mark('claim');
+        if (job) {
+          run = await this.startRun(jobId, info);
+          const tracked = run.tracked;
+          // Recorded whatever the row says now (a cancel may have come): the run exists and is closed at the end.
+          if (tracked) await this.persist(jobId, 'record the run id', () => this.lifecycle.setRunId(jobId, tracked.runId));
+          if (tracked) job.mlflowRunId = tracked.runId;
+          trace.mark('run-create');
         }
       }
     } finally {

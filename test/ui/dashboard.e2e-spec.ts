@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page, Request } from 'playwright-core';
 import { makeTarGz } from '../utils/archives';
 import { ADMIN_PASSWORD } from '../utils/harness';
-import { Api, axeProblems, launch, loginPage, SCREENSHOTS, Server, sleep, startServer, waitFor } from './ui-kit';
+import { Api, axeProblems, COLOUR_RULES, launch, loginPage, SCREENSHOTS, Server, sleep, startServer, waitFor } from './ui-kit';
 
 const MLPROJECT = `name: ui-fixture
 entry_points:
@@ -204,6 +204,15 @@ describe('the dashboard', () => {
     await follow.click();
     expect(await follow.getAttribute('aria-pressed')).toBe('false');
     expect(await followStatus.textContent()).toBe('33 lines · paused');
+    // The stream filter and timestamps are view state: in the URL, kept by a reload.
+    await page.getByLabel('Stream').selectOption('stderr');
+    await page.getByLabel('Timestamps').selectOption('utc');
+    await page.waitForURL(/stream=stderr/);
+    await page.reload();
+    await expectText(page.getByRole('status', { name: 'Log status' }), '1 lines');
+    await expectText(log, 'to stderr');
+    expect(await log.textContent()).not.toContain('line 30');
+    expect(await log.textContent()).toMatch(/\d\d:\d\d:\d\d\.\d{3}/);
     await shot(page, 'job-logs');
     await page.close();
   });
@@ -215,10 +224,20 @@ describe('the dashboard', () => {
     }
     const job = (await admin.submit({ experimentId: expId, queueId, entryPoint: 'lines', parameters: { count: '40' }, archive: ARCHIVE })).id;
     await waitFor('some lines', async () => (await admin.call<{ pagination: { total: number } }>('GET', `/api/v1/jobs/${job}/logs?limit=1`)).pagination.total >= 5);
-    const page = await loginPage(ctx, server.base, 'admin', ADMIN_PASSWORD, `/ui/jobs/${job}/logs`);
-    const tail = await page.waitForResponse((r) => r.url().includes(`/jobs/${job}/logs?offset=-`));
-    const follow = await page.waitForResponse((r) => r.url().includes(`/jobs/${job}/logs?follow=true`), { timeout: 30_000 });
-    const tailIds = ((await tail.json()) as { logs: { id: string }[] }).logs.map((l) => BigInt(l.id));
+    const page = await ctx.newPage();
+    const tails: Promise<unknown>[] = [];
+    const onTail = (r: { url: () => string; json: () => Promise<unknown> }) => void (r.url().includes(`/jobs/${job}/logs?offset=`) && tails.push(r.json().catch(() => ({ logs: [] }))));
+    page.on('response', onTail);
+    const followed$ = page.waitForResponse((r) => r.url().includes(`/jobs/${job}/logs?follow=true`), { timeout: 60_000 });
+    await page.goto(`${server.base}/ui/jobs/${job}/logs`);
+    await page.getByRole('textbox', { name: 'Username' }).fill('admin');
+    await page.getByRole('textbox', { name: 'Password' }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const follow = await followed$;
+    // The tail: offset=-1000, and from the start again when the log is shorter than that.
+    const tailIds = ((await Promise.all(tails)) as { logs: { id: string }[] }[]).flatMap((t) => t.logs.map((l) => BigInt(l.id)));
+    page.off('response', onTail);
+    expect(tailIds.length).toBeGreaterThanOrEqual(5);
     expect(follow.url()).toContain(`afterId=${tailIds[tailIds.length - 1]}`);
     await admin.waitStatus(job, ['finished']);
     const followed = (await follow.text()).split('\n').filter((l) => l.trim()).map((l) => BigInt((JSON.parse(l) as { id: string }).id));
@@ -330,7 +349,7 @@ describe('the dashboard', () => {
     await page.reload();
     await waitFor('rows again', async () => (await table.locator('tbody tr').count()) >= 2);
     expect(await page.getByRole('checkbox', { name: 'finished' }).isChecked()).toBe(true);
-    expect(await page.getByRole('combobox', { name: 'Queue' }).inputValue()).toBe(String(queueId));
+    await waitFor('the queue filter shown', async () => (await page.getByRole('combobox', { name: 'Queue' }).inputValue()) === String(queueId));
     const statuses = await table.locator('tbody tr td:nth-child(2)').allTextContents();
     expect(statuses.every((s) => s === 'finished')).toBe(true);
     // Each row links by short id to the job.
@@ -402,22 +421,28 @@ describe('the dashboard', () => {
     ];
     const page = await loginPage(ctx, server.base, 'admin', ADMIN_PASSWORD);
     const problems: string[] = [];
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      for (const [name, path] of pages) {
-        await page.goto(server.base + path);
-        await page.locator('main h1, main h2').first().waitFor();
-        // Polling pages never go network-idle: give the first data a moment instead.
-        await sleep(400);
-        for (const p of await axeProblems(page)) problems.push(`${scheme} ${name}: ${p}`);
+    // One load per page, checked in light then dark (the theme follows prefers-color-scheme without a reload): every
+    // rule in light, and in dark the rules a theme can change (same DOM, other colours).
+    for (const [name, path] of pages) {
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.goto(server.base + path);
+      await page.locator('main h1, main h2').first().waitFor();
+      // Polling pages never go network-idle: give the first data a moment instead.
+      await sleep(300);
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        for (const p of await axeProblems(page, scheme === 'dark' ? COLOUR_RULES : undefined)) problems.push(`${scheme} ${name}: ${p}`);
         await shot(page, `${name}-${scheme}`);
       }
-      await page.goto(`${server.base}/ui/jobs/${running}`);
-      await page.getByRole('button', { name: 'Cancel job' }).click();
-      await page.getByRole('dialog').waitFor();
-      for (const p of await axeProblems(page)) problems.push(`${scheme} dialog: ${p}`);
-      await page.getByRole('button', { name: 'Keep running' }).click();
     }
+    await page.goto(`${server.base}/ui/jobs/${running}`);
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page.getByRole('dialog').waitFor();
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const p of await axeProblems(page, scheme === 'dark' ? COLOUR_RULES : undefined)) problems.push(`${scheme} dialog: ${p}`);
+    }
+    await page.getByRole('button', { name: 'Keep running' }).click();
     const login = await ctx.newPage();
     await login.goto(`${server.base}/ui/login`);
     await login.getByRole('button', { name: 'Log in' }).waitFor();

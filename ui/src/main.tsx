@@ -186,8 +186,9 @@ function Shell(): JSX.Element {
   }, []);
 
   if (path.startsWith('/login')) return <Login />;
-  if (!ready) return <p class="muted">Loading…</p>;
-  if (!me) {
+  // With a token the page renders at once and fetches its data alongside /me (a 401 from either goes to the login).
+  if (!ready && !getToken()) return <p class="muted">Loading…</p>;
+  if (ready && !me) {
     if (!location.pathname.startsWith('/ui/login')) authHooks.toLogin('Log in to continue.');
     return <p class="muted">Loading…</p>;
   }
@@ -205,7 +206,7 @@ function Shell(): JSX.Element {
     ['Plugins', '/ui/plugins', (p) => p.startsWith('/plugins')],
     ['Tokens', '/ui/settings/tokens', (p) => p.startsWith('/settings')],
   ];
-  if (me.admin) nav.push(['Users', '/ui/admin/users', (p) => p.startsWith('/admin')]);
+  if (me?.admin) nav.push(['Users', '/ui/admin/users', (p) => p.startsWith('/admin')]);
   return (
     <>
       <a href="#main" class="skip">
@@ -221,10 +222,12 @@ function Shell(): JSX.Element {
           ))}
         </nav>
         <span class="spacer" />
-        <Link href="/ui/settings/profile" class="muted">
-          {me.username}
-          {me.admin ? ' (admin)' : ''}
-        </Link>
+        {me && (
+          <Link href="/ui/settings/profile" class="muted">
+            {me.username}
+            {me.admin ? ' (admin)' : ''}
+          </Link>
+        )}
         <ThemeMenu />
         {!authDisabled && (
           <button type="button" onClick={() => void logout()}>

@@ -21,6 +21,27 @@ interface Props {
   compact?: boolean;
   capacity?: number;
   anchor?: string | null;
+  /** Only this stream's lines (stdout, stderr, system); from the URL (?stream=). */
+  stream?: string | null;
+  /** Timestamps shown: local time or UTC; none when null (?ts=local|utc). */
+  ts?: string | null;
+}
+
+function stamp(iso: string, ts: string): string {
+  const d = new Date(iso);
+  if (ts === 'utc') return d.toISOString().slice(11, 23);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/**
+ * The last `n` lines. `offset=-n` counts from the end, but a log shorter than n gives an empty page (an offset before
+ * the first line is past the range, API.md §1.2), so a short log is read again from its start.
+ */
+async function fetchTail(jobId: string, n: number, signal: AbortSignal): Promise<{ logs: LogLine[]; pagination: Pagination }> {
+  const tail = await api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=-${n}&limit=${n}`, { signal });
+  if (tail.logs.length || !tail.pagination.total || tail.pagination.total >= n) return tail;
+  return api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=0&limit=${n}`, { signal });
 }
 
 async function jobEnded(jobId: string): Promise<boolean> {
@@ -28,7 +49,7 @@ async function jobEnded(jobId: string): Promise<boolean> {
   return ['finished', 'failed', 'canceled'].includes(job.status);
 }
 
-export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props): JSX.Element {
+export function LogViewer({ jobId, terminal, compact, capacity, anchor, stream, ts }: Props): JSX.Element {
   const ring = useMemo(() => new LogRing(capacity ?? (compact ? 200 : 200_000)), [jobId]);
   const box = useRef<HTMLDivElement>(null);
   const [, paint] = useState(0);
@@ -65,7 +86,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
     let followed = false;
     const run = async () => {
       try {
-        const tail = await api<{ logs: LogLine[]; pagination: Pagination }>(`/api/v1/jobs/${jobId}/logs?offset=-${compact ? 200 : TAIL}&limit=${compact ? 200 : TAIL}`, { signal: ctrl.signal });
+        const tail = await fetchTail(jobId, compact ? 200 : TAIL, ctrl.signal);
         first.current = tail.pagination.startIndex;
         ring.push(tail.logs);
         setLoaded(true);
@@ -122,7 +143,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
     void run().then(async () => {
       // After a follow: one more tail, for lines a reconnect gap could have missed (the ring drops what it has).
       if (ctrl.signal.aborted || !followed) return;
-      const tail = await api<{ logs: LogLine[] }>(`/api/v1/jobs/${jobId}/logs?offset=-${compact ? 200 : TAIL}&limit=${compact ? 200 : TAIL}`, { signal: ctrl.signal }).catch(() => null);
+      const tail = await fetchTail(jobId, compact ? 200 : TAIL, ctrl.signal).catch(() => null);
       if (tail && ring.push(tail.logs)) schedulePaint();
     });
     return () => {
@@ -140,7 +161,15 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
     return () => ro.disconnect();
   }, []);
 
-  const total = ring.size;
+  // A stream filter views a subset of the buffer (rebuilt per paint: a plain loop, a few ms at 200k lines).
+  let idx: number[] | null = null;
+  if (stream) {
+    idx = [];
+    for (let i = 0; i < ring.size; i++) if (ring.at(i)!.stream === stream) idx.push(i);
+  }
+  const view = idx;
+  const total = view ? view.length : ring.size;
+  const lineAt = (i: number) => ring.at(view ? view[i] : i);
   // Following: keep the bottom in view after each paint.
   useEffect(() => {
     const el = box.current;
@@ -154,8 +183,8 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
   // A line permalink (?line=<id>) centres that line once it is loaded.
   useEffect(() => {
     if (!anchor || !box.current) return;
-    for (let i = 0; i < ring.size; i++)
-      if (ring.at(i)!.id === anchor) {
+    for (let i = 0; i < total; i++)
+      if (lineAt(i)!.id === anchor) {
         box.current.scrollTop = Math.max(0, i * ROW - box.current.clientHeight / 2);
         return;
       }
@@ -164,7 +193,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
   const onScroll = async (e: TargetedEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
     setScrollTop(el.scrollTop);
-    const atBottom = el.scrollTop + el.clientHeight >= ring.size * ROW - ROW;
+    const atBottom = el.scrollTop + el.clientHeight >= total * ROW - ROW;
     if (!atBottom && followRef.current) {
       setFollowing(false);
       setSeenAtPause(ring.accepted);
@@ -187,7 +216,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
 
   const setFollow = (on: boolean) => {
     setFollowing(on);
-    if (on && box.current) box.current.scrollTop = ring.size * ROW;
+    if (on && box.current) box.current.scrollTop = total * ROW;
     if (!on) setSeenAtPause(ring.accepted);
   };
 
@@ -205,7 +234,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
     if (!text) return setMatch({ list: [], at: -1 });
     const needle = text.toLowerCase();
     const list: number[] = [];
-    for (let i = 0; i < ring.size; i++) if (ring.at(i)!.line.toLowerCase().includes(needle)) list.push(i);
+    for (let i = 0; i < total; i++) if (lineAt(i)!.line.toLowerCase().includes(needle)) list.push(i);
     setMatch({ list, at: list.length ? list.length - 1 : -1 });
     if (list.length) reveal(list[list.length - 1]);
   };
@@ -243,7 +272,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
   const rows: JSX.Element[] = [];
   for (let k = 0; k < count; k++) {
     const i = firstRow + k;
-    const l = ring.at(i)!;
+    const l = lineAt(i)!;
     const cls = `ll${l.stream === 'stderr' ? ' err' : ''}${l.id === anchor ? ' anchor' : ''}${i === current ? ' hit' : ''}`;
     rows.push(
       // Keyed by pool slot: the same few elements are reused as the view scrolls.
@@ -253,6 +282,7 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
             {l.id}
           </a>
         )}
+        {ts && <span class="lts">{stamp(l.timestamp, ts)}</span>}
         <span class="lt">
           {ansiSegments(l.line).map((s, j) => (
             <span key={j} class={s.fg !== undefined || s.bold ? `a${s.fg ?? ''}${s.bold ? ' ab' : ''}` : undefined}>
@@ -278,6 +308,23 @@ export function LogViewer({ jobId, terminal, compact, capacity, anchor }: Props)
             <button type="button" onClick={() => void saveLog()}>
               Download log
             </button>
+            <label>
+              Stream{' '}
+              <select value={stream ?? ''} onChange={(e) => setQuery({ stream: e.currentTarget.value || null })}>
+                <option value="">all</option>
+                <option value="stdout">stdout</option>
+                <option value="stderr">stderr</option>
+                <option value="system">system</option>
+              </select>
+            </label>
+            <label>
+              Timestamps{' '}
+              <select value={ts ?? ''} onChange={(e) => setQuery({ ts: e.currentTarget.value || null })}>
+                <option value="">off</option>
+                <option value="local">local</option>
+                <option value="utc">UTC</option>
+              </select>
+            </label>
           </>
         )}
         <span role="status" aria-label="Log status" class="muted">

@@ -100,4 +100,4 @@ export interface Experiment { id: number; name: string; description: string | nu
 export interface Run { id: string; experimentId: string; status: string; startTime: string; endTime: string | null; params: Record<string, string>; metrics: Record<string, { value: number | string; step: number; timestamp: number }>; tags: Record<string, string>; artifacts: { path: string; size: number }[] }
 export interface Token { id: number; userId: number; description: string | null; createdAt: string; expiresAt: string | null; revokedAt: string | null; lastUsedAt: string | null }
 export interface Plugin { name: string; collection: string; modules: string[]; createdAt: string; username: string | null }
-export interface EntryPointSpec { name: string; command: string; parameters: { name: string; type: string; default: string | null; required: boolean }[] }
+export interface EntryPointSpec { name: string; command: string; parameters: { name: string; type: string; default: string | null; required: boolean }[]; error?: string | null }

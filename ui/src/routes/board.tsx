@@ -21,6 +21,8 @@ export function Board(): JSX.Element {
   const queues = usePoll<{ queues: Queue[] }>(QUEUES, 5000);
   const activeKey = `/api/v1/jobs?status=queued&status=deferred&status=started&sortBy=createdAt&orderBy=asc&limit=200${queueId ? `&queueId=${queueId}` : ''}`;
   const active = usePoll<{ jobs: Job[]; pagination: Pagination }>(activeKey, 2000);
+  const workers = usePoll<{ workers: { host: string; queues: string[] | null }[] }>('/api/v1/workers', 10_000).data?.workers;
+  const served = (name: string) => !workers || workers.some((w) => w.queues === null || w.queues.includes(name));
   const [lockError, setLockError] = useState<string | null>(null);
   const [cursor, setCursor] = useState(0);
   const list = active.data?.jobs ?? [];
@@ -76,6 +78,7 @@ export function Board(): JSX.Element {
                 <span>{q.jobCounts.queued} queued</span> <span>{q.jobCounts.deferred} deferred</span> <span>{q.jobCounts.started} started</span>
               </div>
               <CountsBar c={q.jobCounts} />
+              {!served(q.name) && <div class="small-text warn-text">no worker serves this queue</div>}
             </li>
           ))}
         </ul>

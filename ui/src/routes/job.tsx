@@ -186,7 +186,7 @@ function Overview({ job }: { job: Job }): JSX.Element {
 
 function LogsTab({ job }: { job: Job }): JSX.Element {
   const { query } = useLocation();
-  return <LogViewer jobId={job.id} terminal={TERMINAL.has(job.status)} anchor={query.get('line')} />;
+  return <LogViewer jobId={job.id} terminal={TERMINAL.has(job.status)} anchor={query.get('line')} stream={query.get('stream')} ts={query.get('ts')} />;
 }
 
 export function useRun(job: Job, every: number | null): { run: Run | undefined; error: Error | null } {

@@ -60,8 +60,9 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
   useTick(5000);
   const active = data?.jobs.some((j) => !TERMINAL.has(j.status)) ?? true;
   useEffect(() => setEvery(active ? 2000 : 10_000), [active]);
-  const queues = usePoll<{ queues: Queue[] }>('/api/v1/queues', 5000).data?.queues ?? [];
-  const exps = usePoll<{ experiments: Experiment[] }>(experimentId ? null : '/api/v1/experiments?limit=1000&sortBy=name', 10_000).data?.experiments ?? [];
+  // The filters' choices load after the first page of rows, so they do not compete with it on a busy server.
+  const queues = usePoll<{ queues: Queue[] }>(data ? '/api/v1/queues' : null, 5000).data?.queues ?? [];
+  const exps = usePoll<{ experiments: Experiment[] }>(experimentId || !data ? null : '/api/v1/experiments?limit=1000&sortBy=name', 10_000).data?.experiments ?? [];
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [cursor, setCursor] = useState(0);
   const [anchor, setAnchor] = useState<number | null>(null);

@@ -208,7 +208,8 @@ export function Users(): JSX.Element {
   const create = useAction();
   const act = useAction();
   useEffect(() => void (document.title = 'Users · Alidade'), []);
-  if (!me?.admin) return <Alert error="Only admins manage users." />;
+  if (!me) return <Loading what="users" />;
+  if (!me.admin) return <Alert error="Only admins manage users." />;
   const patch = (u: User, body: Partial<User>) =>
     act.run(async () => {
       await api(`/api/v1/users/${u.id}`, { method: 'PATCH', json: body });

@@ -201,6 +201,11 @@ export function Submit(): JSX.Element {
             <input id="f-ep" role="combobox" aria-expanded="false" aria-autocomplete="none" value={entryPoint} onInput={(e) => setEntryPoint(e.currentTarget.value)} />
           )}
         </Field>
+        {spec?.error && (
+          <p role="alert" class="alert">
+            {spec.error}
+          </p>
+        )}
         <fieldset class="params" role="group" aria-label="Parameters">
           <legend>Parameters</legend>
           {spec?.parameters.map((p) => (
@@ -211,7 +216,11 @@ export function Submit(): JSX.Element {
                 value={params[p.name] ?? ''}
                 placeholder={p.required ? 'required' : ''}
                 aria-describedby={`p-${p.name}-t`}
-                onInput={(e) => setParams({ ...params, [p.name]: e.currentTarget.value })}
+                onInput={(e) => {
+                  setParams({ ...params, [p.name]: e.currentTarget.value });
+                  // The field's error goes once it is edited; a new submit checks again.
+                  if (fields[p.name]) setFields(Object.fromEntries(Object.entries(fields).filter(([k]) => k !== p.name)));
+                }}
               />
               <span id={`p-${p.name}-t`} class="muted small-text">
                 {p.type}
