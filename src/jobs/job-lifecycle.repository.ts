@@ -32,7 +32,7 @@ export interface LogLine {
 export class JobLifecycleRepository {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  /** queued → started; null when the job is no longer queued (canceled meanwhile: skip it). No run id: it is set once made (setRunId). */
+  /** queued → started with the job's run id; null when the job is no longer queued (canceled meanwhile: skip it). */
   async claim(jobId: string, workerHost: string, mlflowRunId: string | null): Promise<JobEntity | null> {
     // UPDATE through query() yields [rows, rowCount]; one round trip, the row as it now is.
     const [rows]: [RawJob[], number] = await this.ds.query(
@@ -41,11 +41,6 @@ export class JobLifecycleRepository {
       [jobId, workerHost, mlflowRunId],
     );
     return rows[0] === undefined ? null : toEntity(rows[0]);
-  }
-
-  /** The job's run, made after the claim: `mlflowRunId` is set only once the run exists. */
-  async setRunId(jobId: string, mlflowRunId: string): Promise<void> {
-    await this.ds.query(`UPDATE job SET mlflow_run_id = $2, last_modified = now() WHERE id = $1`, [jobId, mlflowRunId]);
   }
 
   /**

@@ -214,11 +214,10 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * queued → started, then the job's run (and `mlflowRunId`, which names it from the moment it is set; a client that
-   * waits for it, as Dioptra's notebooks do, finds the run), or null (canceled meanwhile). The claim does not wait for
-   * the tracking store: a job shows `started` as soon as a worker has it. A run that cannot be created still leaves the
-   * job claimed, which then fails with the reason. The job counts as running here from before the claim on, so the
-   * worker-lost check never takes our fresh `started` row for an orphan.
+   * queued → started with the job's run created first, so `mlflowRunId` names a run from the moment the job shows
+   * `started` (API.md §5; Dioptra writes it just before `started`), or null (canceled meanwhile). A run that cannot be
+   * created still claims the job, which then fails with the reason. The job counts as running here from before the
+   * claim on, so the worker-lost check never takes our fresh `started` row for an orphan.
    */
   private async claim(jobId: string, trace: JobTrace): Promise<{ job: JobEntity; run: ClaimedRun; info: ClaimInfo } | null> {
     this.running.set(jobId, { stopFor: null });
@@ -229,15 +228,14 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
       info = await this.runnerRepo.findForClaim(jobId);
       trace.mark('claim-read');
       if (info?.status === 'queued') {
-        job = await this.lifecycle.claim(jobId, this.workerHost, null);
-        trace.mark('claim');
-        if (job) {
-          run = await this.startRun(jobId, info);
-          const tracked = run.tracked;
-          // Recorded whatever the row says now (a cancel may have come): the run exists and is closed at the end.
-          if (tracked) await this.persist(jobId, 'record the run id', () => this.lifecycle.setRunId(jobId, tracked.runId));
-          if (tracked) job.mlflowRunId = tracked.runId;
-          trace.mark('run-create');
+        run = await this.startRun(jobId, info);
+        trace.mark('run-create');
+        try {
+          job = await this.lifecycle.claim(jobId, this.workerHost, run.tracked?.runId ?? null);
+          trace.mark('claim');
+        } finally {
+          // Canceled between the read and the claim (or the claim failed): the run has no job to follow it.
+          if (!job && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'KILLED');
         }
       }
     } finally {
