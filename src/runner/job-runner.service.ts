@@ -14,7 +14,7 @@ import { ArchiveEntry, extractArchive, listArchive } from '../workflows/archive'
 import { withoutServerPaths } from '../workflows/job-paths';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { JobProcess, StopReason } from '../sandbox/job-process';
-import { JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
+import { formatSize, JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
 import { countStatements, JobTrace, withTrace } from './job-trace';
 import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
@@ -405,6 +405,8 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
   private logBatcher(jobId: string): LogBatcher {
     return new LogBatcher((lines) => this.persist(jobId, 'store log lines', () => this.lifecycle.appendLogs(jobId, lines)), {
       onWriteError: (e, n) => this.logger.error(`[job ${jobId}] ${n} log lines lost: ${errorMessage(e)}`),
+      maxTotalChars: this.config.sandbox.logLimit,
+      totalLabel: formatSize(this.config.sandbox.logLimit),
     });
   }
 
