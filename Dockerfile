@@ -26,7 +26,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./
 COPY --from=build /app/task-plugins ./task-plugins
+# The heap limits of `npm start` (README Performance, Memory): V8 grows its old generation lazily otherwise.
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=4" \
     ALIDADE_ROLE=all \
     PORT=3000 \
     DATA_DIR=/var/lib/alidade

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../test/free-port.mjs';
+import { startScriptNodeArgs } from './start-args.mjs';
 import { rssMb, withRssPeak } from './rss.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -122,7 +123,8 @@ export async function runMemoryBench() {
       DATA_DIR: dataDir,
       PORT: String(port),
     };
-    api = spawn(process.execPath, ['dist/main.js', 'api'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Started as `npm run start:api` starts it (its heap limit).
+    api = spawn(process.execPath, [...startScriptNodeArgs('start:api'), 'dist/main.js', 'api'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const s of [api.stdout, api.stderr]) s.on('data', (d) => process.env.BENCH_VERBOSE && process.stderr.write(`[api] ${d}`));
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {

@@ -69,6 +69,8 @@ export class EnvSchema {
   @IsOptional() @Matches(SIZE_PATTERN, { message: 'JOB_FSIZE_LIMIT must be a size such as 10G, 512M or a number of bytes' }) JOB_FSIZE_LIMIT?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(16) JOB_PIDS_LIMIT?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(16) JOB_NOFILE_LIMIT?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) JOB_FILES_LIMIT?: number;
+  @IsOptional() @Matches(SIZE_PATTERN, { message: 'JOB_LOG_LIMIT must be a size such as 64M, 1G or a number of bytes' }) JOB_LOG_LIMIT?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10000) JOB_CPU_WEIGHT?: number;
   @IsOptional() @IsIn(NETWORK_MODES) JOB_NETWORK?: NetworkMode;
   @IsOptional() @IsString() JOB_RO_BINDS?: string;
@@ -93,6 +95,10 @@ export interface SandboxSettings {
   diskLimit?: number;
   fsizeLimit?: number;
   nofileLimit: number;
+  /** JOB_FILES_LIMIT: files and directories in the job directory; unset: 1,000,000 or half the free inodes of JOB_WORKDIR's file system at start, the smaller. */
+  filesLimit?: number;
+  /** JOB_LOG_LIMIT: characters of output stored per job (the rest is dropped, with a note). */
+  logLimit: number;
   /** Default of queues that do not say (JOB_NETWORK). */
   network: NetworkMode;
   /** Extra read-only paths inside the sandbox (Python environments, data sets). */
@@ -278,6 +284,8 @@ function sandboxSettings(parsed: EnvSchema, env: NodeJS.ProcessEnv): SandboxSett
     diskLimit: parseSize(parsed.JOB_DISK_LIMIT),
     fsizeLimit: parseSize(parsed.JOB_FSIZE_LIMIT),
     nofileLimit: parsed.JOB_NOFILE_LIMIT ?? 4096,
+    filesLimit: parsed.JOB_FILES_LIMIT,
+    logLimit: parseSize(parsed.JOB_LOG_LIMIT) ?? 256 * 1024 ** 2,
     network: parsed.JOB_NETWORK ?? 'none',
     roBinds: (parsed.JOB_RO_BINDS ?? '').split(':').filter((p) => p.trim() !== '').map((p) => resolve(p)),
     devices: (parsed.JOB_DEVICES ?? '').split(':').filter((p) => p.trim() !== ''),

@@ -32,7 +32,7 @@ export interface LogLine {
 export class JobLifecycleRepository {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  /** queued → started; null when the job is no longer queued (canceled meanwhile: skip it). No run id: its run could not be made. */
+  /** queued → started with the job's run id; null when the job is no longer queued (canceled meanwhile: skip it). */
   async claim(jobId: string, workerHost: string, mlflowRunId: string | null): Promise<JobEntity | null> {
     // UPDATE through query() yields [rows, rowCount]; one round trip, the row as it now is.
     const [rows]: [RawJob[], number] = await this.ds.query(

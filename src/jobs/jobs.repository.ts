@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { escapeLike } from '../common/sql';
 import { LogStream } from './job-log.entity';
 import { ENDED_STATUSES, JobEntity, JobStatus } from './job.entity';
@@ -150,8 +150,24 @@ export class JobsRepository {
   }
 
   async findView(id: string, em?: EntityManager): Promise<JobView | null> {
-    const rows: RawJob[] = await this.q(em).query(`SELECT ${VIEW_COLUMNS} FROM ${VIEW_FROM} WHERE j.id = $1`, [id]);
+    const sql = `SELECT ${VIEW_COLUMNS} FROM ${VIEW_FROM} WHERE j.id = $1`;
+    // The hot read (GET /api/v1/jobs/{id}): a named statement, parsed and planned once per connection instead of on
+    // every request (a four-table join costs more to plan than to run). Inside a transaction: the caller's connection.
+    const rows: RawJob[] = em
+      ? await em.query(sql, [id])
+      : await this.pool()
+          .query({ name: 'alidade_job_view', text: sql, values: [id] })
+          .then(
+            (r) => r.rows,
+            // As DataSource.query reports it, so the error filter maps it the same way.
+            (e: Error) => Promise.reject(new QueryFailedError(sql, [id], e)),
+          );
     return rows[0] ? toView(rows[0]) : null;
+  }
+
+  /** The pg pool under TypeORM, for named (prepared) statements, which DataSource.query cannot send. */
+  private pool(): { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: RawJob[] }> } {
+    return (this.ds.driver as unknown as { master: { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: RawJob[] }> } }).master;
   }
 
   async findById(id: string): Promise<JobEntity | null> {
@@ -252,11 +268,6 @@ export class JobsRepository {
     return this.ds.query(`SELECT id, stream, line, time FROM job_log WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3`, [jobId, afterId, limit]);
   }
 
-  /** Ids of the jobs a worker process is running (claimed by it and still `started`). */
-  async findStartedOn(workerHost: string): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM job WHERE status = 'started' AND worker_host = $1 ORDER BY seq`, [workerHost]);
-    return rows.map((r) => r.id);
-  }
 
   async findStatusAndEnd(jobId: string): Promise<{ status: JobStatus; endedAt: Date | null } | null> {
     const rows: Array<{ status: JobStatus; ended_at: Date | null }> = await this.ds.query(`SELECT status, ended_at FROM job WHERE id = $1`, [jobId]);

@@ -403,11 +403,6 @@ export class JobsService {
     }
   }
 
-  /** Ids of the jobs a worker process (its `worker_host`) is running: what its heartbeat reports. */
-  runningOn(workerHost: string): Promise<string[]> {
-    return this.jobs.findStartedOn(workerHost);
-  }
-
   /** The archive as uploaded, as a stream read from the store as the client takes it, and its (sanitized) file name. */
   async workflow(id: string): Promise<{ stream: BlobReadable; filename: string }> {
     const job = await this.getEntity(id);

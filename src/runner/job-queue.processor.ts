@@ -8,6 +8,7 @@ import { RedisService } from '../redis/redis.service';
 import { JobProcess } from '../sandbox/job-process';
 import { JobRunner } from './job-runner.service';
 import { RunnerRepository } from './runner.repository';
+import { WORKER_BEAT_TTL_MS, workerKey } from '../workers/worker-registry';
 import { Semaphore } from './semaphore';
 
 /** How often the served queues are looked up again (a new queue is served within seconds). */
@@ -16,9 +17,6 @@ const DISCOVERY_MS = 3000;
 const LOST_CHECK_MS = 15_000;
 /** Bull's reason for a job whose lock expired (its worker died); maxStalledCount 0 fails it at once. */
 const STALLED_REASON = 'job stalled more than allowable limit';
-/** Each worker keeps a key `<prefix>:worker-alive:<worker_host>` with this TTL, refreshed every ALIVE_BEAT_MS. */
-const ALIVE_TTL_MS = 12_000;
-const ALIVE_BEAT_MS = 4000;
 /** How often directories and cgroups left by killed workers are looked for (besides at start). */
 const SWEEP_MS = 10 * 60_000;
 /** Bound for each shutdown step that talks to Redis (which may be down). */
@@ -55,25 +53,14 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
 
   onApplicationBootstrap(): void {
     this.redis.subscribe('job-cancel', (jobId) => void this.runner.cancelRequested(jobId));
-    void this.beat();
     void this.discover();
     void this.runner.sweepLeftovers();
     this.timers = [
       setInterval(() => void this.runner.sweepLeftovers(), SWEEP_MS),
-      setInterval(() => void this.beat(), ALIVE_BEAT_MS),
       setInterval(() => void this.discover(), DISCOVERY_MS),
       setInterval(() => void this.checkAllLost(), LOST_CHECK_MS),
     ];
     for (const t of this.timers) t.unref();
-  }
-
-  private aliveKey(workerHost: string): string {
-    return `${this.redis.prefix}:worker-alive:${workerHost}`;
-  }
-
-  /** Tells the other workers this one is alive (its `started` jobs are not lost even if Bull lost track of them). */
-  private async beat(): Promise<void> {
-    await this.redis.client.set(this.aliveKey(this.runner.workerHost), '1', 'PX', ALIVE_TTL_MS).catch(() => undefined);
   }
 
   /** Serves every queue this worker should and does not serve yet. */
@@ -111,8 +98,8 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
       // With removeOnFail the stalled job is gone before the event, so `job` is usually null: check the whole queue.
       if (e?.message !== STALLED_REASON) return;
       void this.checkLost(queueId);
-      // The dead worker's alive key may outlast its Bull lock by a few seconds: look again once it has expired.
-      setTimeout(() => void this.checkLost(queueId), ALIVE_TTL_MS + 1000).unref();
+      // The dead worker's heartbeat key may outlast its Bull lock by a few seconds: look again once it has expired.
+      setTimeout(() => void this.checkLost(queueId), WORKER_BEAT_TTL_MS + 1000).unref();
     });
     // Resolves only when the queue closes; Bull holds at most `workerConcurrency` active jobs of this queue, and the
     // semaphore bounds the jobs running across all queues.
@@ -169,8 +156,9 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
 
   /**
    * Ends as `worker lost` every `started` job of the queue that no live worker holds: not running here, its worker's
-   * alive key expired, and no longer active in Bull (its lock expired and Bull's stalled check failed it). Runs when a
-   * queue is first served (startup), on Bull's stalled failures, and every LOST_CHECK_MS.
+   * heartbeat key (runner/worker-heartbeat.ts) expired, and no longer active in Bull (its lock expired and Bull's
+   * stalled check failed it). Runs when a queue is first served (startup), on Bull's stalled failures, and every
+   * LOST_CHECK_MS.
    */
   async checkLost(queueId: number): Promise<void> {
     const queue = this.served.get(queueId);
@@ -178,7 +166,8 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
     try {
       for (const { id, workerHost, mlflowRunId } of await this.runnerRepo.findStartedInQueue(queueId)) {
         if (this.runner.isRunning(id)) continue;
-        if (workerHost && (await this.redis.client.exists(this.aliveKey(workerHost)))) continue;
+        // Its worker's heartbeat (runner/worker-heartbeat.ts) still lives: the job is not lost.
+        if (workerHost && (await this.redis.client.exists(workerKey(this.redis.prefix, workerHost)))) continue;
         // A live worker holds its job active in Bull (lock renewed); a dead one's lock expired and Bull failed it.
         const held = await queue.getJob(id);
         if (held && (await held.isActive())) continue;
@@ -205,7 +194,6 @@ export class JobQueueProcessor implements OnApplicationBootstrap, BeforeApplicat
     // SIGKILL comes after the grace; then each run writes its last logs and outcome (once, no retry while stopping).
     await bounded(Promise.allSettled([...this.handling]), JobProcess.killGraceMs + 10_000);
     await Promise.allSettled(queues.map((q) => bounded(q.close())));
-    await bounded(this.redis.client.del(this.aliveKey(this.runner.workerHost))).catch(() => undefined);
   }
 }
 

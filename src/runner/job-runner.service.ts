@@ -14,7 +14,7 @@ import { ArchiveEntry, extractArchive, listArchive } from '../workflows/archive'
 import { withoutServerPaths } from '../workflows/job-paths';
 import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { JobProcess, StopReason } from '../sandbox/job-process';
-import { JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
+import { formatSize, JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
 import { countStatements, JobTrace, withTrace } from './job-trace';
 import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
@@ -102,6 +102,11 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** The jobs this worker holds now (claiming, preparing or running). */
+  runningJobIds(): string[] {
+    return [...this.running.keys()];
+  }
+
   isRunning(jobId: string): boolean {
     return this.running.has(jobId);
   }
@@ -145,6 +150,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     const startedAt = Date.now();
     let runClosed = !run.tracked;
     let box: JobSandbox | undefined;
+    let boxClosed: Promise<void> | undefined;
     let plugins: CacheHandle<string> | undefined;
     try {
       let outcome: JobOutcome;
@@ -166,12 +172,15 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
         }
       }
       clearInterval(watch);
+      // The process is gone: its sandbox is taken down (what is left killed, cgroups and directory removed) while the
+      // outcome is recorded, not after.
+      boxClosed = box?.close();
       // The run is closed and the logs are stored before the job shows ended (whoever sees the job ended reads a
       // closed run, and whoever follows the logs stops reading then): both at once, then the end.
       logs.add('system', describe(outcome));
       await Promise.all([run.tracked ? this.closeRun(jobId, run.tracked.runId, runEndFor(outcome, state.stopFor)) : undefined, logs.close()]);
       runClosed = true;
-      trace.mark('run-close+log-flush');
+      trace.mark('run-close-and-log-flush');
       const { ended, released } = await this.persist(jobId, 'record the outcome', () => this.lifecycle.end(jobId, outcome, ['started']));
       trace.mark('end');
       this.logger.log(`[job ${jobId}] ${ended ? describe(outcome) : 'had already ended (canceled or lost)'} after ${Date.now() - startedAt} ms`);
@@ -184,7 +193,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
       clearInterval(watch);
       if (!runClosed && run.tracked) await this.closeRun(jobId, run.tracked.runId, 'FAILED');
       this.running.delete(jobId);
-      await box?.close();
+      await (boxClosed ?? box?.close());
       (plugins as CacheHandle<string> | undefined)?.release();
       trace.mark('clean-up');
     }
@@ -210,10 +219,10 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * queued → started with the job's run created first (so `mlflowRunId` names a run from the moment the job shows
-   * started), or null (canceled meanwhile). A run that cannot be created still claims the job, which then fails with
-   * the reason. The job counts as running here from before the claim on, so the worker-lost check never takes our
-   * fresh `started` row for an orphan.
+   * queued → started with the job's run created first, so `mlflowRunId` names a run from the moment the job shows
+   * `started` (API.md §5; Dioptra writes it just before `started`), or null (canceled meanwhile). A run that cannot be
+   * created still claims the job, which then fails with the reason. The job counts as running here from before the
+   * claim on, so the worker-lost check never takes our fresh `started` row for an orphan.
    */
   private async claim(jobId: string, trace: JobTrace): Promise<{ job: JobEntity; run: ClaimedRun; info: ClaimInfo } | null> {
     this.running.set(jobId, { stopFor: null });
@@ -396,6 +405,8 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
   private logBatcher(jobId: string): LogBatcher {
     return new LogBatcher((lines) => this.persist(jobId, 'store log lines', () => this.lifecycle.appendLogs(jobId, lines)), {
       onWriteError: (e, n) => this.logger.error(`[job ${jobId}] ${n} log lines lost: ${errorMessage(e)}`),
+      maxTotalChars: this.config.sandbox.logLimit,
+      totalLabel: formatSize(this.config.sandbox.logLimit),
     });
   }
 

@@ -81,3 +81,20 @@ describe('LogBatcher', () => {
     expect(written).toEqual(['kept']);
   });
 });
+
+describe('LogBatcher maxTotalChars', () => {
+  it("keeps the job's output up to the total, notes the limit once and the count at close, never drops system lines", async () => {
+    const written: LogLine[] = [];
+    const b = new LogBatcher(async (lines) => void written.push(...lines), { intervalMs: 1, maxTotalChars: 10, totalLabel: '10 bytes' });
+    for (const l of ['abcd', 'efgh', 'ijkl', 'mn', 'op']) b.add('stdout', l);
+    b.add('system', 'finished');
+    await b.close();
+    expect(written.map((l) => [l.stream, l.line])).toEqual([
+      ['stdout', 'abcd'],
+      ['stdout', 'efgh'],
+      ['system', 'log limit 10 bytes reached: further output of the job is dropped'],
+      ['system', 'finished'],
+      ['system', '3 lines dropped: over the log limit'],
+    ]);
+  });
+});

@@ -13,6 +13,10 @@ export interface LogBatcherOptions {
   /** Lines (and characters) held while the database is slow or unreachable; beyond that new lines are counted and dropped, not kept. */
   maxPending?: number;
   maxPendingChars?: number;
+  /** Characters stored for the whole job (a job printing for hours must not fill the database); beyond that lines are counted and dropped. */
+  maxTotalChars?: number;
+  /** How the total is named in the note written when it is reached (`256 MiB`). */
+  totalLabel?: string;
   /** A batch `write` gave up on (it retries connection errors itself). */
   onWriteError?: (error: unknown, lines: number) => void;
 }
@@ -31,6 +35,8 @@ export class LogBatcher {
   private readonly maxPending: number;
   private readonly maxPendingChars: number;
   private pendingChars = 0;
+  private totalChars = 0;
+  private overTotal = 0;
 
   constructor(
     private readonly write: (lines: LogLine[]) => Promise<void>,
@@ -43,18 +49,34 @@ export class LogBatcher {
   }
 
   add(stream: LogStream, line: string, time = new Date()): void {
+    // The worker's own lines (`system`: the outcome) are never dropped for the job's output.
+    if (stream !== 'system' && this.opts.maxTotalChars !== undefined && (this.overTotal > 0 || this.totalChars + line.length > this.opts.maxTotalChars)) {
+      if (this.overTotal++ === 0) {
+        this.push({ stream: 'system', line: `log limit ${this.opts.totalLabel ?? `${this.opts.maxTotalChars} characters`} reached: further output of the job is dropped`, time });
+      }
+      return;
+    }
+    if (stream !== 'system') this.totalChars += line.length;
     if (this.pending.length >= this.maxPending || this.pendingChars + line.length > this.maxPendingChars) {
       this.dropped++;
       return;
     }
-    this.pending.push({ stream, line, time });
-    this.pendingChars += line.length;
+    this.push({ stream, line, time });
+  }
+
+  private push(l: LogLine): void {
+    this.pending.push(l);
+    this.pendingChars += l.line.length;
     if (this.pending.length >= this.maxBatch) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.intervalMs);
   }
 
   /** Writes every line added so far; resolves when they are stored (or given up on). */
   async close(): Promise<void> {
+    if (this.overTotal > 1) {
+      this.push({ stream: 'system', line: `${this.overTotal} lines dropped: over the log limit`, time: new Date() });
+      this.overTotal = 1;
+    }
     this.kick();
     while (this.draining) await this.draining;
   }

@@ -1,14 +1,14 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/config';
-import { JobsService } from '../jobs/jobs.service';
 import { RedisService } from '../redis/redis.service';
 import { WORKER_BEAT_MS, WORKER_BEAT_TTL_MS, WorkerBeat, workerKey, workersSetKey } from '../workers/worker-registry';
 import { JobRunner } from './job-runner.service';
 
 /**
- * Announces this worker process in Redis every WORKER_BEAT_MS for `GET /api/v1/workers`: its queues, concurrency and
- * running jobs, under a key that expires WORKER_BEAT_TTL_MS after the last beat (a killed worker drops out by
- * itself); a worker that shuts down removes its key at once. Best effort: a beat Redis refuses is skipped.
+ * Announces this worker process in Redis every WORKER_BEAT_MS: its queues, concurrency and running jobs, under a key
+ * that expires WORKER_BEAT_TTL_MS after the last beat (a killed worker drops out by itself). `GET /api/v1/workers`
+ * lists the live keys, and the worker-lost check of every worker leaves the `started` jobs of a live one alone. A
+ * worker that shuts down removes its key at once. Best effort: a beat Redis refuses is skipped.
  */
 @Injectable()
 export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -20,7 +20,6 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
   constructor(
     private readonly config: AppConfig,
     private readonly redis: RedisService,
-    private readonly jobs: JobsService,
     private readonly runner: JobRunner,
   ) {}
 
@@ -38,7 +37,7 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
         host,
         queues: this.config.workerQueues ?? null,
         concurrency: this.config.workerConcurrency,
-        running: await this.jobs.runningOn(host),
+        running: this.runner.runningJobIds(),
         lastSeen: new Date().toISOString(),
       };
       if (this.stopped) return;

@@ -3,7 +3,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statfsSync, writeFileSync } from 'node:fs';
-import { chmod, chown, lchown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from '../common/process-alive';
 import { AppConfig, JOB_PATH, NetworkMode, SandboxSettings } from '../config/config';
@@ -39,6 +39,8 @@ export type StartOptions = Omit<JobProcessOptions, 'launch'> & {
 };
 
 const GiB = 1024 ** 3;
+/** JOB_FILES_LIMIT's ceiling when unset. */
+const MAX_FILES = 1_000_000;
 const MONITOR_MS = 500;
 const DISK_CHECK_MS = 1000;
 const SIGXFSZ_EXIT = 128 + 25;
@@ -66,6 +68,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   private seccompFile: string | null = null;
   private socat: string | null = null;
   private diskLimit = 10 * GiB;
+  private filesLimit = MAX_FILES;
 
   constructor(private readonly config: AppConfig) {
     this.settings = config.sandbox;
@@ -84,6 +87,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
 
     mkdirSync(this.config.jobWorkdir, { recursive: true, mode: 0o711 });
     this.diskLimit = s.diskLimit ?? Math.min(10 * GiB, Math.floor(freeBytes(this.config.jobWorkdir) / 2));
+    this.filesLimit = s.filesLimit ?? Math.min(MAX_FILES, Math.floor(freeInodes(this.config.jobWorkdir) / 2));
     if (this.mode !== 'none' && this.root) {
       this.uids = new UidPool(s.uidRange.first, s.uidRange.last);
       const { cgroups, note } = Cgroups.detect();
@@ -106,7 +110,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
 
   private banner(bwrap: string | null, missing: string): void {
     const s = this.settings;
-    const limits = `memory ${formatSize(s.memoryLimit)}, ${s.pidsLimit} processes, disk ${formatSize(this.diskLimit)}, ${s.nofileLimit} open files, CPU weight ${s.cpuWeight}`;
+    const limits = `memory ${formatSize(s.memoryLimit)}, ${s.pidsLimit} processes, disk ${formatSize(this.diskLimit)} and ${this.filesLimit} files, ${s.nofileLimit} open files, CPU weight ${s.cpuWeight}`;
     const cg = this.cgroups ? this.cgroupNote : `no cgroups (${this.cgroupNote || 'not root'}): memory and process limits by rlimits only`;
     if (this.mode === 'bwrap') {
       const who = this.root ? `a uid of its own from ${s.uidRange.first}-${s.uidRange.last}` : "the worker's uid (not root: no uid per job)";
@@ -144,7 +148,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     let dirs = 0;
     for (const id of jobIds) {
       if (live.has(id)) continue;
-      await rm(join(this.config.jobWorkdir, id), { recursive: true, force: true }).then(() => dirs++, () => undefined);
+      await removeTree(join(this.config.jobWorkdir, id)).then(() => dirs++, () => undefined);
     }
     for (const n of names) {
       const m = /^\.seccomp-(\d+)\.bpf$/.exec(n);
@@ -157,7 +161,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   /** A fresh directory for the job (removed first if left over) and, in the confined modes, a uid. */
   async open(jobId: string): Promise<JobSandbox> {
     const dir = join(this.config.jobWorkdir, jobId);
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
     await mkdir(dir, { mode: 0o700 });
     const uid = this.uids ? this.uids.acquire() : null;
     return new Box(this, dir, uid);
@@ -308,30 +312,56 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     return a;
   }
 
-  /** Walks the job's directory and says whether it holds more than the disk limit (hard links counted once). */
-  async overDisk(dir: string): Promise<boolean> {
+  /**
+   * Walks the job's directory: the reason to end the job when it holds more than the disk limit (hard links counted
+   * once) or more files than the file limit (empty files use no blocks but an inode each), or paths the walk cannot
+   * follow (longer than PATH_MAX, made with openat: what lies below would go uncounted, and unremoved), else null.
+   */
+  async diskCheck(dir: string, pids?: () => Promise<number[]>): Promise<string | null> {
     const limit = this.diskLimit;
+    const filesLimit = this.filesLimit;
     const seen = new Set<number>();
     let total = 0;
-    const walk = async (d: string): Promise<boolean> => {
+    let files = 0;
+    const unmeasurable = (e: unknown) =>
+      `disk limit ${formatSize(limit)}: the job directory holds a path the worker cannot measure (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+    const walk = async (d: string): Promise<string | null> => {
       let names: string[];
       try {
         names = await readdir(d);
-      } catch {
-        return false;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        return code === 'ENOENT' || code === 'ENOTDIR' ? null : unmeasurable(e);
       }
+      files += names.length;
+      if (files > filesLimit) return `file count limit ${filesLimit} exceeded`;
       for (const n of names) {
         const p = join(d, n);
-        const st = await lstat(p).catch(() => null);
-        if (!st || seen.has(st.ino)) continue;
+        let st;
+        try {
+          st = await lstat(p);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          return unmeasurable(e);
+        }
+        if (seen.has(st.ino)) continue;
         seen.add(st.ino);
         total += st.blocks * 512;
-        if (total > limit) return true;
-        if (st.isDirectory() && (await walk(p))) return true;
+        if (total > limit) return `disk limit ${formatSize(limit)} exceeded`;
+        if (st.isDirectory()) {
+          const hit = await walk(p);
+          if (hit) return hit;
+        }
       }
-      return false;
+      return null;
     };
-    return walk(dir);
+    const hit = await walk(dir);
+    if (hit || !pids) return hit;
+    // Files the job deleted but holds open (or mapped) still take the disk, and no walk sees them.
+    const dev = (await lstat(dir).catch(() => null))?.dev;
+    if (dev === undefined) return null;
+    total += await deletedButHeld(await pids(), dev, seen);
+    return total > limit ? `disk limit ${formatSize(limit)} exceeded` : null;
   }
 
   /** Whether a job's plugins can be a bind of a shared read-only tree (bubblewrap), instead of files written per job. */
@@ -394,11 +424,10 @@ class Box implements JobSandbox {
       if (busy) return;
       busy = true;
       void (async () => {
-        const limits = this.service.limits;
         if (!this.limitHit && this.cgroup && (await this.cgroup.pidsExceeded())) this.limitHit = `process limit ${pidsLimit} exceeded`;
         if (!this.limitHit && Date.now() - lastDisk >= DISK_CHECK_MS) {
           lastDisk = Date.now();
-          if (await this.service.overDisk(this.dir)) this.limitHit = `disk limit ${formatSize(limits.diskLimit)} exceeded`;
+          this.limitHit = await this.service.diskCheck(this.dir, () => this.jobPids());
         }
         if (this.limitHit) {
           clearInterval(this.monitor);
@@ -408,6 +437,20 @@ class Box implements JobSandbox {
     }, MONITOR_MS);
     this.monitor.unref();
     void this.proc?.done.finally(() => clearInterval(this.monitor)).catch(() => undefined);
+  }
+
+  /** The job's processes (host pids): its cgroup's, else every process of its uid; none when it has neither. */
+  private async jobPids(): Promise<number[]> {
+    if (this.cgroup) return this.cgroup.pids();
+    if (this.uid === null) return [];
+    const pids: number[] = [];
+    for (const n of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(n)) continue;
+      // status, not the owner of /proc/<pid>: a process that makes itself non-dumpable shows as root there.
+      const status = await readFile(`/proc/${n}/status`, 'utf8').catch(() => '');
+      if (new RegExp(`^Uid:\\s+${this.uid}\\s`, 'm').test(status)) pids.push(Number(n));
+    }
+    return pids;
   }
 
   async close(): Promise<void> {
@@ -422,7 +465,7 @@ class Box implements JobSandbox {
     }
     await this.forward?.close().catch(() => undefined);
     try {
-      if (!this.service.keepDirs) await rm(this.dir, { recursive: true, force: true });
+      if (!this.service.keepDirs) await removeTree(this.dir);
       else if (this.uid !== null) await chownTree(this.dir, 0);
     } catch (e) {
       this.service.warn(`[job ${job}] workdir not removed: ${String(e)}`);
@@ -449,6 +492,40 @@ async function chownTree(root: string, uid: number, skip?: string): Promise<void
     }
   };
   await walk(root);
+}
+
+/**
+ * Bytes of the files on `dev` that the processes hold open or mapped after deleting them (link count 0), each inode
+ * counted once (`seen`, shared with the walk).
+ */
+async function deletedButHeld(pids: number[], dev: number, seen: Set<number>): Promise<number> {
+  let bytes = 0;
+  const count = async (path: string) => {
+    const st = await stat(path).catch(() => null);
+    if (!st || !st.isFile() || st.nlink !== 0 || st.dev !== dev || seen.has(st.ino)) return;
+    seen.add(st.ino);
+    bytes += st.blocks * 512;
+  };
+  for (const pid of pids) {
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) await count(`/proc/${pid}/fd/${fd}`);
+    const maps = await readFile(`/proc/${pid}/maps`, 'utf8').catch(() => '');
+    for (const line of maps.split('\n')) if (line.endsWith(' (deleted)')) await count(`/proc/${pid}/map_files/${line.slice(0, line.indexOf(' '))}`);
+  }
+  return bytes;
+}
+
+/**
+ * Removes a job's directory whatever the job left in it. Node's recursive rm works with whole paths and fails below
+ * PATH_MAX (a job can nest directories deeper with openat); coreutils' rm walks by file descriptor and does not.
+ */
+async function removeTree(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch (first) {
+    await new Promise<void>((resolve, reject) => {
+      execFile('rm', ['-rf', '--one-file-system', '--', dir], { env: { PATH: JOB_PATH } }, (e) => (e && existsSync(dir) ? reject(first) : resolve()));
+    });
+  }
 }
 
 /** Runs a short command as the uid, e.g. `kill -KILL -1`: every process of that uid, which is the job's alone. */
@@ -487,6 +564,16 @@ function expandDevices(patterns: string[]): string[] {
 function findIn(path: string, name: string): string | null {
   for (const d of path.split(':')) if (existsSync(join(d, name))) return join(d, name);
   return null;
+}
+
+function freeInodes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    // File systems without an inode count (btrfs, some overlays) say 0: no ceiling of their own.
+    return s.files > 0 ? s.ffree : 2 * MAX_FILES;
+  } catch {
+    return 2 * MAX_FILES;
+  }
 }
 
 function freeBytes(dir: string): number {

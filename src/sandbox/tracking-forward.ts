@@ -3,6 +3,12 @@ import { connect, createServer, Server, Socket } from 'node:net';
 
 /** The port the forwarder listens on inside a job's network namespace (MLflow's own default). */
 export const FORWARD_PORT = 5000;
+/**
+ * Connections a job may hold open through its forward at once (an MLflow client pools a handful). Each one costs the
+ * worker two sockets (and the API one more): without a cap a job's processes could take every file descriptor of the
+ * worker; beyond it, new connections are closed at once.
+ */
+export const FORWARD_MAX_CONNECTIONS = 64;
 
 /**
  * A unix socket in the job's directory that connects each client to the tracking server's host:port. With the
@@ -20,6 +26,7 @@ export class TrackingForward {
   static async open(path: string, target: { host: string; port: number }, owner?: { uid: number; gid: number }): Promise<TrackingForward> {
     await rm(path, { force: true });
     const server = createServer();
+    server.maxConnections = FORWARD_MAX_CONNECTIONS;
     const fwd = new TrackingForward(server, path);
     server.on('connection', (client) => {
       const upstream = connect(target.port, target.host);

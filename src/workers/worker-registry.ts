@@ -14,9 +14,12 @@ export interface WorkerBeat {
   lastSeen: string;
 }
 
-/** A worker is listed while its key lives: it is refreshed every WORKER_BEAT_MS and expires WORKER_BEAT_TTL_MS after the last beat. */
-export const WORKER_BEAT_MS = 5_000;
-export const WORKER_BEAT_TTL_MS = 30_000;
+/**
+ * A worker is alive while its key lives: refreshed every WORKER_BEAT_MS, it expires WORKER_BEAT_TTL_MS after the last
+ * beat. The same key lists it (GET /api/v1/workers) and tells other workers its `started` jobs are not lost.
+ */
+export const WORKER_BEAT_MS = 4_000;
+export const WORKER_BEAT_TTL_MS = 12_000;
 
 /** One key per worker process (its beat as JSON, with a TTL), and a set naming them so the reader never SCANs. */
 export const workerKey = (prefix: string, host: string): string => `${prefix}:worker-beat:${host}`;

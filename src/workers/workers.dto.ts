@@ -9,7 +9,7 @@ export class WorkerDto {
   @ApiProperty() concurrency: number;
   /** Ids of the jobs it is running now (as of its last beat). */
   @ApiProperty({ type: [String] }) running: string[];
-  /** Its last heartbeat (every 5 s; a worker is gone 30 s after its last one). */
+  /** Its last heartbeat (every 4 s; a worker is gone 12 s after its last one). */
   @ApiProperty() lastSeen: string;
 }
 
