@@ -514,7 +514,7 @@ main().then(
     process.exit(missed.length ? 1 : 0);
   },
   (e) => {
-    process.stderr.write(`bench failed: ${e.stack ?? e}\n`);
+    process.stderr.write(`bench failed: ${e.stack ?? e}${e?.cause ? `\ncause: ${e.cause.stack ?? e.cause}` : ""}\n`);
     stopAll();
     process.exit(1);
   },
