@@ -19,7 +19,7 @@ function sourceFiles(dir: string): string[] {
     const path = join(dir, name);
     if (['node_modules', 'dist', 'results', 'fixtures'].includes(name)) return [];
     if (statSync(path).isDirectory()) return sourceFiles(path);
-    return /\.(ts|tsx|mjs|js)$/.test(name) ? [path] : [];
+    return /\.(ts|tsx|mts|mjs|js)$/.test(name) ? [path] : [];
   });
 }
 
