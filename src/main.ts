@@ -9,6 +9,7 @@ import { redactUrl, startBanner } from './app/banner';
 import { configureApp } from './app/configure-app';
 import { resolveLocalRedis } from './app/embedded-redis';
 import { CommandError, resetPasswordCommand } from './cli/reset-password';
+import { tolerateRejectionsWhileStopping } from './common/stopping';
 import { sweepStaleSpools } from './common/upload-spool';
 import { AppConfig, ConfigError, ensureDataDir, ensureJwtSecret, ROLES, Role } from './config/config';
 import { loadConfigFromEnvironment } from './config/load-environment';
@@ -53,9 +54,7 @@ class Lifecycle {
   }
 
   async stop(): Promise<void> {
-    // Closing Redis rejects the commands still in flight (Bull's, the throttler's): while stopping they are expected,
-    // and must not end the process before Postgres is stopped.
-    process.on('unhandledRejection', (e) => logger.debug(`while stopping: ${describeError(e)}`));
+    tolerateRejectionsWhileStopping((e) => logger.debug(`while stopping: ${describeError(e)}`));
     await this.app?.close().catch((e: unknown) => logger.error(`closing: ${describeError(e)}`));
     this.app = undefined;
     await this.stopServices();

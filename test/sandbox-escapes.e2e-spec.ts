@@ -144,11 +144,14 @@ describe('job sandbox: more escapes of a hostile non-admin job', () => {
     let peak = before;
     const timer = setInterval(() => (peak = Math.max(peak, openFds())), 50);
     const code = [
-      'import os, socket, time, urllib.request',
+      'import os, socket, time, urllib.parse, urllib.request',
+      'u = urllib.parse.urlparse(os.environ["MLFLOW_TRACKING_URI"])',
       'ss = []',
-      'for i in range(3000):',
-      '    s = socket.socket(socket.AF_UNIX); s.connect(os.environ["HOME"] + "/.tracking.sock"); ss.append(s)',
-      'print("OPEN", len(ss), flush=True)',
+      'for i in range(600):',
+      '    s = socket.socket(); s.settimeout(0.05)',
+      '    try: s.connect((u.hostname, u.port)); ss.append(s)',
+      '    except OSError: s.close()',
+      'print("TRIED", flush=True)',
       'time.sleep(2)',
       'for s in ss: s.close()',
       'time.sleep(0.5)',
@@ -157,9 +160,34 @@ describe('job sandbox: more escapes of a hostile non-admin job', () => {
     const job = await ended(await py(code, '60s'));
     clearInterval(timer);
     expect(job.status).toBe('finished');
-    expect(await out(job)).toEqual(['OPEN 3000', expect.stringContaining('healthy')]);
-    // 64 connections at most, 3 descriptors each (forward, upstream, the API's side): not 9000.
+    expect(await out(job)).toEqual(['TRIED', expect.stringContaining('healthy')]);
+    // 64 connections at most, 3 descriptors each (forward, upstream, the API's side): not 1800.
     expect(peak - before).toBeLessThan(400);
+  });
+
+  it("finds nothing of an earlier job's network: its listener is gone, only the tracking forward listens", async () => {
+    // Network-off jobs of one worker take turns in the namespaces that hold the tracking forward (one job at a time).
+    const first = await ended(
+      await py('import os, socket, time\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("127.0.0.1", 7777)); s.listen()\nif os.fork() == 0:\n    os.setsid(); time.sleep(60)\nprint("LISTENING", flush=True)'),
+    );
+    expect(first.status).toBe('finished');
+    expect(await out(first)).toEqual(['LISTENING']);
+    const next = await ended(await sh(`awk '$4 == "0A" {print $2}' /proc/net/tcp /proc/net/tcp6; (exec 3<>/dev/tcp/127.0.0.1/7777) 2>/dev/null && echo "REACHED 7777" || echo "refused 7777"`));
+    expect(next.status).toBe('finished');
+    expect(await out(next)).toEqual(['0100007F:1388', 'refused 7777']);
+  });
+
+  it('cannot move its sandbox init into its cgroup, nor reach any other cgroup file', async () => {
+    // The job's shell joined its cgroup through the cgroup.procs files bound at /run/alidade-cgroup (cgroup v1).
+    const job = await ended(
+      await sh('for f in /run/alidade-cgroup/*; do (echo 1 > "$f") 2>/dev/null && echo "MOVED $f" || echo refused; done; ls /sys/fs/cgroup 2>/dev/null | wc -l; grep -c "^[0-9]*$" /run/alidade-cgroup/* | sed "s/.*://" | sort -u'),
+    );
+    expect(job.status).toBe('finished');
+    const lines = await out(job);
+    expect(lines.filter((l) => l.startsWith('MOVED'))).toEqual([]);
+    expect(lines.filter((l) => l === 'refused').length).toBeGreaterThan(0);
+    // No /sys/fs/cgroup in the sandbox; each bound file lists only the job's own processes (the shell and grep's pipe).
+    expect(lines[lines.length - 2]).toBe('0');
   });
 
   it('cannot grow past its memory limit through its private /tmp, nor write /dev/shm', async () => {

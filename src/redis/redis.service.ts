@@ -6,6 +6,8 @@ import { AppConfig } from '../config/config';
 /** While Redis is unreachable, the warning is repeated this often. */
 export const REDIS_DOWN_REPEAT_MS = 30_000;
 const REDIS_WATCH_MS = 2_000;
+/** How long shutdown waits for QUIT to be answered before dropping the connections. */
+const QUIT_WAIT_MS = 1_000;
 
 /**
  * Redis connections for the whole process: one command client and one subscriber shared by every Bull queue (Bull's
@@ -148,6 +150,12 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     this.closing = true;
     if (this.watch) clearInterval(this.watch);
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
-    for (const c of [this.client, this.subscriber, this.bullClientInstance, ...this.extra]) c?.disconnect();
+    // QUIT lets the replies still due arrive (a command in flight resolves instead of rejecting); bounded, since a
+    // connection that is down never answers it. Then the sockets go.
+    const clients = [this.client, this.subscriber, this.bullClientInstance, ...this.extra].filter((c): c is Redis => !!c);
+    let timer: NodeJS.Timeout | undefined;
+    const quits = Promise.allSettled(clients.map((c) => (c.status === 'ready' ? c.quit() : Promise.resolve())));
+    await Promise.race([quits, new Promise((r) => (timer = setTimeout(r, QUIT_WAIT_MS)))]).finally(() => clearTimeout(timer));
+    for (const c of clients) c.disconnect();
   }
 }

@@ -1,7 +1,8 @@
 // Per-job cgroups: memory, pids and CPU weight, on cgroup v2 where it has the controllers, else on v1's hierarchies.
 // Each worker process keeps its jobs under a cgroup of its own (`alidade-<pid>`) beneath the one it runs in.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { readFile, rmdir, writeFile } from 'node:fs/promises';
+// The files are the kernel's, answered in microseconds: read and written synchronously (the thread pool's round trip
+// would cost more than the call, on every job).
+import { existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { processAlive } from '../common/process-alive';
 
@@ -106,19 +107,19 @@ export class Cgroups {
       const cpu = dirs.get('cpu');
       if (this.version === 2) {
         if (mem) {
-          await writeFile(join(mem, 'memory.max'), String(limits.memory));
-          await writeFile(join(mem, 'memory.swap.max'), '0').catch(() => undefined);
+          writeFileSync(join(mem, 'memory.max'), String(limits.memory));
+          tryWrite(join(mem, 'memory.swap.max'), '0');
         }
-        if (pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
-        if (cpu) await writeFile(join(cpu, 'cpu.weight'), String(limits.cpuWeight));
+        if (pids) writeFileSync(join(pids, 'pids.max'), String(limits.pids));
+        if (cpu) writeFileSync(join(cpu, 'cpu.weight'), String(limits.cpuWeight));
       } else {
         if (mem) {
-          await writeFile(join(mem, 'memory.limit_in_bytes'), String(limits.memory));
+          writeFileSync(join(mem, 'memory.limit_in_bytes'), String(limits.memory));
           // Without swap accounting the file is missing; with it, swap must not extend the limit.
-          await writeFile(join(mem, 'memory.memsw.limit_in_bytes'), String(limits.memory)).catch(() => undefined);
+          tryWrite(join(mem, 'memory.memsw.limit_in_bytes'), String(limits.memory));
         }
-        if (pids) await writeFile(join(pids, 'pids.max'), String(limits.pids));
-        if (cpu) await writeFile(join(cpu, 'cpu.shares'), String(Math.max(2, Math.round((limits.cpuWeight * 1024) / 100))));
+        if (pids) writeFileSync(join(pids, 'pids.max'), String(limits.pids));
+        if (cpu) writeFileSync(join(cpu, 'cpu.shares'), String(Math.max(2, Math.round((limits.cpuWeight * 1024) / 100))));
       }
     } catch (e) {
       await cg.remove();
@@ -151,7 +152,11 @@ export class Cgroups {
           await cg.killAll();
           await cg.remove().then(() => swept++, () => undefined);
         }
-        await rmdir(dir).catch(() => undefined);
+        try {
+          rmdirSync(dir);
+        } catch {
+          // still busy: the next sweep
+        }
       }
     }
     return swept;
@@ -186,11 +191,16 @@ export class JobCgroup {
     return this.unique.map((d) => join(d, 'cgroup.procs'));
   }
 
+  /** Lets the job's uid write its processes into its own cgroup (v1), and nothing else of it. */
+  giveProcsTo(uid: number): void {
+    for (const f of this.procsFiles) lchownSync(f, uid, uid);
+  }
+
   /** Every process in the job's cgroup. */
   async pids(): Promise<number[]> {
     const seen = new Set<number>();
     for (const f of this.procsFiles) {
-      const text = await readFile(f, 'utf8').catch(() => '');
+      const text = readOr(f, '');
       for (const l of text.split('\n')) if (l) seen.add(Number(l));
     }
     return [...seen];
@@ -219,21 +229,21 @@ export class JobCgroup {
     const mem = this.dirs.get('memory');
     if (!mem) return false;
     const file = this.version === 2 ? 'memory.events' : 'memory.oom_control';
-    return counter(await readFile(join(mem, file), 'utf8').catch(() => ''), 'oom_kill') > 0;
+    return counter(readOr(join(mem, file), ''), 'oom_kill') > 0;
   }
 
   /** A fork was refused because the job had as many processes as pids.max allows. */
   async pidsExceeded(): Promise<boolean> {
     const pids = this.dirs.get('pids');
     if (!pids) return false;
-    return counter(await readFile(join(pids, 'pids.events'), 'utf8').catch(() => ''), 'max') > 0;
+    return counter(readOr(join(pids, 'pids.events'), ''), 'max') > 0;
   }
 
   async remove(): Promise<void> {
     for (const d of this.unique) {
       for (let attempt = 0; attempt < 50; attempt++) {
         try {
-          await rmdir(d);
+          rmdirSync(d);
           break;
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
@@ -243,6 +253,22 @@ export class JobCgroup {
         }
       }
     }
+  }
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+function tryWrite(file: string, value: string): void {
+  try {
+    writeFileSync(file, value);
+  } catch {
+    // optional: not on this kernel
   }
 }
 

@@ -2,16 +2,27 @@
 // tracking forward. The runner asks for a sandbox per job and starts its command in it; it holds no sandbox flags.
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { chmod, chown, lchown, lstat, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from '../common/process-alive';
 import { AppConfig, JOB_PATH, NetworkMode, SandboxSettings } from '../config/config';
 import { Cgroups, JobCgroup } from './cgroups';
+import { ForwardLease, ForwardNamespaces } from './forward-namespaces';
 import { JobProcess, JobProcessOptions, Launch, plainLaunch, signalGroup, WITH_WATCHDOG } from './job-process';
 import { seccompFilter } from './seccomp';
+import { systemBinds } from './system-binds';
 import { forwardedUri, forwarderScript, TrackingForward } from './tracking-forward';
 import { UidPool } from './uid-pool';
+
+/**
+ * How a network-off job reaches its tracking server: a leased namespace whose forward already listens (`netns`), or a
+ * unix socket in its directory that a forwarder started inside the sandbox connects to (`socket`; not root).
+ */
+interface TrackingPath {
+  netns: string | null;
+  socket: string | null;
+}
 
 /** What the sandbox does on this worker. */
 export type ActiveMode = 'bwrap' | 'uid' | 'none';
@@ -67,6 +78,10 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   private cgroups: Cgroups | null = null;
   private seccompFile: string | null = null;
   private socat: string | null = null;
+  /** As root with bubblewrap: namespaces whose tracking forward already listens, one job each at a time. */
+  private forwards: ForwardNamespaces | null = null;
+  /** bubblewrap's arguments for the system's read-only part (/usr, /bin, /lib*, /etc), found once. */
+  private systemArgs: string[] = [];
   private diskLimit = 10 * GiB;
   private filesLimit = MAX_FILES;
 
@@ -101,6 +116,17 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
         writeFileSync(this.seccompFile, filter, { mode: 0o600 });
       }
       this.socat = findIn(JOB_PATH, 'socat');
+      this.systemArgs = systemBinds();
+      const uids = this.uids;
+      if (uids) {
+        this.forwards = new ForwardNamespaces({
+          bwrap: bwrap!,
+          socat: this.socat,
+          systemArgs: this.systemArgs,
+          acquireUid: () => uids.acquire(),
+          releaseUid: (uid) => uids.release(uid),
+        });
+      }
     }
     for (const p of s.roBinds) if (!existsSync(p)) this.logger.warn(`JOB_RO_BINDS: ${p} does not exist; jobs will not see it`);
     this.banner(bwrap, missing);
@@ -132,6 +158,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.forwards?.close();
     this.cgroups?.removeParents();
     if (this.seccompFile) rm(this.seccompFile, { force: true }).catch(() => undefined);
   }
@@ -155,6 +182,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) await rm(join(this.config.jobWorkdir, n), { force: true });
     }
     const cgroups = (await this.cgroups?.sweepOrphans()) ?? 0;
+    ForwardNamespaces.sweep();
     return { dirs, cgroups };
   }
 
@@ -196,38 +224,49 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** The command line that runs the job, for the mode in force. */
-  launch(box: Box, opts: StartOptions, cgroup: JobCgroup | null, forwardSocket: string | null): { launch: Launch; seccompFd: number | null } {
+  launch(box: Box, opts: StartOptions, cgroup: JobCgroup | null, tracking: TrackingPath): { launch: Launch; seccompFd: number | null } {
     const s = this.settings;
     if (this.mode === 'none') return { launch: plainLaunch(opts.command), seccompFd: null };
     const uid = box.uid;
     const { memoryLimit, pidsLimit } = this.limitsFor(opts.policy);
-    // Limits set by the launcher shell (`ulimit`, bash's units: -f in KiB) instead of one more exec of prlimit.
+    // Limits set by a shell (`ulimit`, bash's units: -f in KiB) instead of one more exec of prlimit.
     const rlimits = [`-f ${Math.floor((s.fsizeLimit ?? this.diskLimit) / 1024)}`, `-n ${s.nofileLimit}`];
     // RLIMIT_NPROC counts the uid's processes: only meaningful when the uid is the job's alone. With a pids cgroup it
     // is a little higher, so the cgroup (which the worker watches and names in the reason) is the one that stops a
     // fork bomb.
     if (uid !== null) rlimits.push(`-u ${pidsLimit + (cgroup?.hasPids ? 16 : 0)}`);
     const setpriv = uid === null ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'];
-    let inner: string[];
+    const limitsLine = `ulimit ${rlimits.join(' ')} || exit 125`;
     let seccompFd: number | null = null;
     const extraFds: Array<'pipe' | number> = [];
+    let argv: string[];
     if (this.mode === 'bwrap') {
-      const bw: string[] = [s.bwrapPath!, ...this.namespaceArgs(box, opts)];
+      // On cgroup v1 the job's own shell moves itself into its cgroup (its cgroup.procs bound into the sandbox and
+      // given to its uid: v1 lets a process move its own uid's processes to a cgroup whose file it may write), then
+      // sets its rlimits, before the command's first line: no launcher process in front of bubblewrap. cgroup v2
+      // forbids that move (it needs write access to the common ancestor), so there the launcher joins, outside.
+      const joinInside = !cgroup || (cgroup.version === 1 && uid !== null);
+      const cgroupBinds = joinInside && cgroup ? cgroup.procsFiles.map((f, i) => ({ host: f, inside: `${JOB_CGROUP_DIR}/${i}` })) : [];
+      if (cgroupBinds.length) cgroup!.giveProcsTo(uid!);
+      // One line, so that the command's own lines keep their numbers in bash's messages.
+      const prelude = [...cgroupBinds.map((b) => `echo $$ > ${b.inside} || exit 125`), limitsLine, ''].join('; ');
+      // A leased namespace is entered (nsenter execs bwrap: the same process); else bwrap makes an empty one.
+      const bw: string[] = [...(tracking.netns ? ['nsenter', `--net=${tracking.netns}`, '--'] : []), s.bwrapPath!, ...this.namespaceArgs(box, opts, !tracking.netns)];
+      if (cgroupBinds.length) bw.push('--perms', '0755', '--dir', '/run', '--perms', '0755', '--dir', JOB_CGROUP_DIR);
+      for (const b of cgroupBinds) bw.push('--bind', b.host, b.inside);
       if (this.seccompFile) {
         seccompFd = openSync(this.seccompFile, 'r');
         extraFds.push(seccompFd);
         bw.push('--seccomp', '3');
       }
-      const command = forwardSocket ? ['bash', '-c', forwarderScript(this.socat), opts.command, forwardSocket] : ['bash', '-c', opts.command];
-      inner = [...bw, '--', ...setpriv, ...command];
+      const command = tracking.socket ? ['bash', '-c', prelude + forwarderScript(this.socat), opts.command, tracking.socket] : ['bash', '-c', prelude + opts.command];
+      argv = [...bw, '--', ...setpriv, ...command];
+      if (!joinInside) argv = launcher(cgroup!.procsFiles, limitsLine, argv);
     } else {
       extraFds.push('pipe');
-      inner = [...setpriv, 'bash', '-c', WITH_WATCHDOG, opts.command];
+      argv = launcher(cgroup?.procsFiles ?? [], limitsLine, [...setpriv, 'bash', '-c', WITH_WATCHDOG, opts.command]);
     }
-    const procs = cgroup?.procsFiles ?? [];
-    // Joins the cgroup(s) and sets the rlimits before anything of the job runs, then becomes the job.
-    const file = 'bash';
-    const args = ['-c', `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ulimit ${rlimits.join(' ')} || exit 125; exec "$@"`, 'alidade-job', ...procs, '--', ...inner];
+    const [file, ...args] = argv;
     const bwrapMode = this.mode === 'bwrap';
     const killAllOfUid = (signal: 'TERM' | 'KILL') => (uid === null ? Promise.resolve() : runAs(uid, ['kill', `-${signal}`, '-1']));
     const launch: Launch = {
@@ -265,25 +304,15 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** bubblewrap's arguments: new namespaces, the system read-only, the job's directory the only writable path. */
-  private namespaceArgs(box: Box, opts: StartOptions): string[] {
+  private namespaceArgs(box: Box, opts: StartOptions, ownNetwork: boolean): string[] {
     const s = this.settings;
     const network = opts.policy?.network ?? s.network;
     const a = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session', '--hostname', 'alidade-job'];
-    if (network === 'none') a.push('--unshare-net');
+    if (network === 'none' && ownNetwork) a.push('--unshare-net');
     // As root, bwrap keeps its capabilities to set up and enter the job's 0700 directory; setpriv drops every one of
     // them (and all privileges) before the job's first instruction. Not root: a user namespace does the same.
     if (!this.root) a.push('--unshare-user', '--disable-userns');
-    a.push('--ro-bind', '/usr', '/usr');
-    for (const top of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc']) {
-      let st;
-      try {
-        st = lstatSync(top);
-      } catch {
-        continue;
-      }
-      if (st.isSymbolicLink()) a.push('--symlink', realpathSync(top).replace(/^\//, ''), top);
-      else if (st.isDirectory()) a.push('--ro-bind', top, top);
-    }
+    a.push(...this.systemArgs);
     a.push('--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp');
     const made = new Set<string>(['/', '/usr', '/etc', '/proc', '/dev', '/tmp']);
     const dirsTo = (path: string) => {
@@ -369,6 +398,10 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     return this.mode === 'bwrap';
   }
 
+  get forwardNamespaces(): ForwardNamespaces | null {
+    return this.forwards;
+  }
+
   get forwardsTracking(): boolean {
     return this.mode === 'bwrap';
   }
@@ -382,6 +415,7 @@ class Box implements JobSandbox {
   limitHit: string | null = null;
   private cgroup: JobCgroup | null = null;
   private forward: TrackingForward | null = null;
+  private lease: ForwardLease | null = null;
   private monitor?: NodeJS.Timeout;
   private proc?: JobProcess;
 
@@ -397,16 +431,22 @@ class Box implements JobSandbox {
     if (this.uid !== null) await chownTree(this.dir, this.uid, join(this.dir, 'plugins'));
     const limits = this.service.limitsFor(opts.policy);
     this.cgroup = (await this.service.createCgroup(`job-${basename(this.dir)}`, limits)) ?? null;
-    let forwardSocket: string | null = null;
+    const path: TrackingPath = { netns: null, socket: null };
     const tracking = env.MLFLOW_TRACKING_URI ? forwardedUri(env.MLFLOW_TRACKING_URI) : null;
     if (tracking && network === 'none' && this.service.forwardsTracking) {
-      forwardSocket = join(this.dir, '.tracking.sock');
-      this.forward = await TrackingForward.open(forwardSocket, tracking.target, this.uid === null ? undefined : { uid: this.uid, gid: this.uid });
+      const shared = this.service.forwardNamespaces;
+      if (shared) {
+        this.lease = await shared.lease(tracking.target);
+        path.netns = this.lease.netns;
+      } else {
+        path.socket = join(this.dir, '.tracking.sock');
+        this.forward = await TrackingForward.open(path.socket, tracking.target, this.uid === null ? undefined : { uid: this.uid, gid: this.uid });
+      }
       env.MLFLOW_TRACKING_URI = tracking.inside;
     } else if (env.MLFLOW_TRACKING_URI && network === 'none' && this.service.forwardsTracking) {
       this.service.warn(`[job ${basename(this.dir)}] MLFLOW_TRACKING_URI is not http://: not forwarded; the job has no network to reach it`);
     }
-    const { launch, seccompFd } = this.service.launch(this, opts, this.cgroup, forwardSocket);
+    const { launch, seccompFd } = this.service.launch(this, opts, this.cgroup, path);
     try {
       this.proc = new JobProcess({ ...opts, env, launch });
     } finally {
@@ -463,6 +503,8 @@ class Box implements JobSandbox {
     } catch (e) {
       this.service.warn(`[job ${job}] cgroup not removed: ${String(e)}`);
     }
+    // The job's processes are gone (its pid namespace with them): the namespace can serve the next job.
+    this.lease?.release();
     await this.forward?.close().catch(() => undefined);
     try {
       if (!this.service.keepDirs) await removeTree(this.dir);
@@ -526,6 +568,14 @@ async function removeTree(dir: string): Promise<void> {
       execFile('rm', ['-rf', '--one-file-system', '--', dir], { env: { PATH: JOB_PATH } }, (e) => (e && existsSync(dir) ? reject(first) : resolve()));
     });
   }
+}
+
+/** Where a job's cgroup.procs files appear inside its sandbox (cgroup v1), for its shell to join them. */
+const JOB_CGROUP_DIR = '/run/alidade-cgroup';
+
+/** A shell that joins the cgroup(s) and sets the rlimits before anything of the job runs, then execs `argv`. */
+function launcher(procsFiles: string[], limitsLine: string, argv: string[]): string[] {
+  return ['bash', '-c', `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ${limitsLine}; exec "$@"`, 'alidade-job', ...procsFiles, '--', ...argv];
 }
 
 /** Runs a short command as the uid, e.g. `kill -KILL -1`: every process of that uid, which is the job's alone. */

@@ -21,15 +21,17 @@ export class TrackingForward {
   private constructor(
     private readonly server: Server,
     readonly path: string,
+    /** Where new connections go; a shared forward (src/sandbox/forward-namespaces.ts) is pointed at each job's. */
+    public target: ForwardTarget,
   ) {}
 
-  static async open(path: string, target: { host: string; port: number }, owner?: { uid: number; gid: number }): Promise<TrackingForward> {
+  static async open(path: string, target: ForwardTarget, owner?: { uid: number; gid: number }): Promise<TrackingForward> {
     await rm(path, { force: true });
     const server = createServer();
     server.maxConnections = FORWARD_MAX_CONNECTIONS;
-    const fwd = new TrackingForward(server, path);
+    const fwd = new TrackingForward(server, path, target);
     server.on('connection', (client) => {
-      const upstream = connect(target.port, target.host);
+      const upstream = connect(fwd.target.port, fwd.target.host);
       for (const s of [client, upstream]) {
         fwd.sockets.add(s);
         s.on('close', () => fwd.sockets.delete(s));
@@ -50,15 +52,25 @@ export class TrackingForward {
     return fwd;
   }
 
-  async close(): Promise<void> {
+  /** Ends every connection now open (a job's, when it ends: nothing of it carries over to the next). */
+  dropConnections(): void {
     for (const s of this.sockets) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.dropConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
     await rm(this.path, { force: true });
   }
 }
 
+export interface ForwardTarget {
+  host: string;
+  port: number;
+}
+
 /** The http tracking URI the job sees behind the forward (same path), or null when it cannot be forwarded. */
-export function forwardedUri(uri: string): { target: { host: string; port: number }; inside: string } | null {
+export function forwardedUri(uri: string): { target: ForwardTarget; inside: string } | null {
   let url: URL;
   try {
     url = new URL(uri);
@@ -89,12 +101,23 @@ export function forwarderScript(socat: string | null): string {
     ].join('\n');
   }
   // python3: binds and listens, then the parent exits, so the port is ready when the command starts.
-  const py = [
+  return `python3 -c '${pythonForwarder(true)}' "$1" </dev/null >/dev/null 2>&1\nexec bash -c "$0"`;
+}
+
+/** The forwarder as one foreground command, connecting to `socket`: what holds a shared namespace's port. */
+export function forwarderCommand(socat: string | null, socket: string): string[] {
+  // At most FORWARD_MAX_CONNECTIONS at once (a process each for socat): more wait in the listen queue.
+  if (socat) return [socat, `TCP-LISTEN:${FORWARD_PORT},bind=127.0.0.1,fork,reuseaddr,max-children=${FORWARD_MAX_CONNECTIONS}`, `UNIX-CONNECT:${socket}`];
+  return ['python3', '-c', pythonForwarder(false), socket];
+}
+
+/** socat's job in Python (two threads a connection, FORWARD_MAX_CONNECTIONS at once); `background`: forks once it listens. */
+function pythonForwarder(background: boolean): string {
+  return [
     'import os, socket, sys, threading',
     's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
     `s.bind(("127.0.0.1", ${FORWARD_PORT})); s.listen(128)`,
-    'if os.fork(): os._exit(0)',
-    'os.setsid()',
+    ...(background ? ['if os.fork(): os._exit(0)', 'os.setsid()'] : []),
     'def pump(a, b):',
     '    try:',
     '        while True:',
@@ -105,13 +128,19 @@ export function forwarderScript(socat: string | null): string {
     '    for x in (a, b):',
     '        try: x.shutdown(socket.SHUT_RDWR)',
     '        except OSError: pass',
-    'while True:',
-    '    c, _ = s.accept()',
+    `slots = threading.Semaphore(${FORWARD_MAX_CONNECTIONS})`,
+    'def serve(c):',
     '    u = socket.socket(socket.AF_UNIX)',
-    '    try: u.connect(sys.argv[1])',
-    '    except OSError: c.close(); continue',
-    '    threading.Thread(target=pump, args=(c, u), daemon=True).start()',
-    '    threading.Thread(target=pump, args=(u, c), daemon=True).start()',
+    '    try:',
+    '        u.connect(sys.argv[1])',
+    '        t = threading.Thread(target=pump, args=(u, c), daemon=True); t.start()',
+    '        pump(c, u); t.join()',
+    '    except OSError: pass',
+    '    finally:',
+    '        c.close(); u.close(); slots.release()',
+    'while True:',
+    '    slots.acquire()',
+    '    c, _ = s.accept()',
+    '    threading.Thread(target=serve, args=(c,), daemon=True).start()',
   ].join('\n');
-  return `python3 -c '${py}' "$1" </dev/null >/dev/null 2>&1\nexec bash -c "$0"`;
 }

@@ -8,6 +8,7 @@ import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../src/app/app.module';
 import { configureApp } from '../../src/app/configure-app';
+import { tolerateRejectionsWhileStopping } from '../../src/common/stopping';
 import { AppConfig, loadConfig, Role } from '../../src/config/config';
 
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -76,7 +77,10 @@ export async function startApp(options: { role?: Role; env?: Record<string, stri
     databaseUrl,
     env: e,
     http: () => request(server),
-    close: () => app.close(),
+    close: () => {
+      tolerateRejectionsWhileStopping(() => undefined);
+      return app.close();
+    },
   };
 }
 
