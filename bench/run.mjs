@@ -4,7 +4,8 @@
 // Baselines: a bare Nest + TypeORM primary-key read (bench/baseline/main.ts), the same SQL as Alidade's list run
 // directly with pg, and a loop that only spawns `bash -c true` after one Bull round trip (bench/spawn-loop.mjs).
 import autocannon from 'autocannon';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -239,13 +240,14 @@ async function main() {
       const workflow = makeTrueWorkflow();
       // One queue per worker set, so each is measured alone: one worker with 1 slot, one with 2, two with 1 each.
       const queues = {};
-      for (const name of ['bench-c1', 'bench-c2', 'bench-2w']) queues[name] = (await post('/api/v1/queues', { name })).queue;
+      // The stage table's worker traces (LOG_LEVEL=debug) on a queue of its own: the rates are measured untraced.
+      for (const name of ['bench-stage', 'bench-c1', 'bench-c2', 'bench-2w']) queues[name] = (await post('/api/v1/queues', { name })).queue;
       const worker = (queue, concurrency, name, extra = {}) =>
         start(process.execPath, ['dist/main.js', 'worker'], { ...env, PUBLIC_URL: base, WORKER_QUEUES: queue, WORKER_CONCURRENCY: String(concurrency), ...extra }, name);
       const stageOut = [];
-      const w1 = worker('bench-c1', 1, 'worker-c1', { LOG_LEVEL: 'debug' });
+      const w1 = worker('bench-stage', 1, 'worker-stage', { LOG_LEVEL: 'debug' });
       w1.stdout.on('data', (d) => stageOut.push(String(d)));
-      const workers = [w1, worker('bench-c2', 2, 'worker-c2'), worker('bench-2w', 1, 'worker-2w-a'), worker('bench-2w', 1, 'worker-2w-b')];
+      const workers = [w1, worker('bench-c1', 1, 'worker-c1'), worker('bench-c2', 2, 'worker-c2'), worker('bench-2w', 1, 'worker-2w-a'), worker('bench-2w', 1, 'worker-2w-b')];
       await sleep(5000);
       const submit = async (queueId) => {
         const form = new FormData();
@@ -257,9 +259,11 @@ async function main() {
         if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
         return (await res.json()).job.id;
       };
+      let polls = 0;
       const waitEnded = async (jobIds, deadlineMs, pollMs = 25) => {
         const end = Date.now() + deadlineMs;
         while (Date.now() < end) {
+          polls++;
           const { rows: r } = await db.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE status <> 'finished')::int AS bad FROM job WHERE id = ANY($1::uuid[]) AND status IN ('finished','failed','canceled')`, [jobIds]);
           if (r[0].n === jobIds.length) return r[0].bad;
           await sleep(pollMs);
@@ -268,36 +272,45 @@ async function main() {
       };
 
       // -- one job at a time on an idle worker: the stage table, statement counts, submit → started
-      for (let i = 0; i < 3; i++) await waitEnded([await submit(queues['bench-c1'].id)], 30_000); // warm-up
+      for (let i = 0; i < 3; i++) await waitEnded([await submit(queues['bench-stage'].id)], 30_000); // warm-up
       const STAGE_JOBS = 20;
       const redisCount = await countRedisCommands(redisUrl, env.REDIS_PREFIX);
       const xacts = async () => Number((await db.query(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1`, [dbName])).rows[0].n);
       await sleep(1200); // pg_stat_database is updated when a backend goes idle, at most once a second
       const xactsBefore = await xacts();
+      const pollsBefore = polls;
       stageOut.length = 0;
       const submitMs = [];
       const latencies = [];
       const stageIds = [];
       for (let i = 0; i < STAGE_JOBS; i++) {
         const t0 = performance.now();
-        const id = await submit(queues['bench-c1'].id);
+        const id = await submit(queues['bench-stage'].id);
         submitMs.push(performance.now() - t0);
         stageIds.push(id);
+        await waitEnded([id], 30_000, 5);
+        await sleep(200);
+      }
+      await sleep(1200);
+      const xactsAfter = await xacts();
+      const benchXacts = polls - pollsBefore + 1; // the bench's own: its polls, and the first xacts() read
+      const redis = await redisCount.stop();
+      // submit → started on an idle worker that does not trace (the stage worker's tracing costs a little)
+      for (let i = 0; i < 3; i++) await waitEnded([await submit(queues['bench-c1'].id)], 30_000); // warm-up
+      for (let i = 0; i < STAGE_JOBS; i++) {
+        const id = await submit(queues['bench-c1'].id);
         await waitEnded([id], 30_000, 5);
         const { rows: r } = await db.query(`SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM job WHERE id = $1`, [id]);
         latencies.push(Number(r[0].ms));
         await sleep(200);
       }
-      await sleep(1200);
-      const xactsAfter = await xacts();
-      const redis = await redisCount.stop();
       rows.startLatency = median(latencies);
       rows.stages = {
         jobs: STAGE_JOBS,
         submitMs: median(submitMs),
         ...parseStages(stageOut.join(''), stageIds),
         redis: { api: redis.byPid.get(api.pid) ?? 0, worker: redis.byPid.get(w1.pid) ?? 0, lua: redis.lua, other: redis.other, perJob: STAGE_JOBS },
-        xactsPerJob: (xactsAfter - xactsBefore - 2 * STAGE_JOBS) / STAGE_JOBS, // minus the bench's own two queries a job
+        xactsPerJob: (xactsAfter - xactsBefore - benchXacts) / STAGE_JOBS,
         load: load(),
       };
       log(`submit → started p50 ${rows.startLatency.toFixed(1)} ms; stages: ${rows.stages.lines} lines parsed`);
@@ -321,19 +334,21 @@ async function main() {
         if (bad) throw new Error(`${bad} trivial jobs did not finish`);
         return JOBS / ((performance.now() - t0) / 1000);
       };
-      const loop = (concurrency, ...extra) =>
-        JSON.parse(execFileSync(process.execPath, ['bench/spawn-loop.mjs', redisUrl, String(JOBS), String(concurrency), ...extra], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop());
+      // Asynchronously: a bench blocked in execFileSync misses the server closing idle keep-alive connections (after
+      // 5 s), and its next upload on one of them fails with EPIPE.
+      const loop = async (concurrency, ...extra) =>
+        JSON.parse((await promisify(execFile)(process.execPath, ['bench/spawn-loop.mjs', redisUrl, String(JOBS), String(concurrency), ...extra], { cwd: ROOT, encoding: 'utf8' })).stdout.trim().split('\n').pop());
       const r = { c1: [], c2: [], w2: [], loop1: [], loop2: [], noforward1: [], plain1: [] };
       for (let round = 0; round < 2; round++) {
         r.c1.push(await rate(queues['bench-c1'].id));
-        const sandboxed = loop(1, 'sandbox');
+        const sandboxed = await loop(1, 'sandbox');
         rows.sandboxMode = sandboxed.sandbox;
         r.loop1.push(sandboxed.perSecond);
         r.c2.push(await withRssPeak(api.pid, () => rate(queues['bench-c2'].id)).then((x) => ((rows.loadRss = Math.max(rows.loadRss ?? 0, x.peak)), x.result)));
-        r.loop2.push(loop(2, 'sandbox').perSecond);
+        r.loop2.push((await loop(2, 'sandbox')).perSecond);
         r.w2.push(await rate(queues['bench-2w'].id));
-        r.noforward1.push(loop(1, 'sandbox-noforward').perSecond);
-        r.plain1.push(loop(1).perSecond);
+        r.noforward1.push((await loop(1, 'sandbox-noforward')).perSecond);
+        r.plain1.push((await loop(1)).perSecond);
       }
       rows.throughput = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, median(v)]));
       rows.throughput.load = load();

@@ -360,7 +360,8 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     // A cancel that arrived while the process was being spawned.
     if (state.stopFor) proc.stop(state.stopFor);
     const result = await proc.done;
-    trace.mark('process');
+    trace.mark('process', result.exitedAt);
+    trace.mark('teardown');
     // The timeout is the process's own stop: remember it, as cancel is, for the run's end.
     if (result.stoppedFor) state.stopFor ??= result.stoppedFor;
     if (result.stoppedFor) return this.stoppedOutcome(job, result.stoppedFor);

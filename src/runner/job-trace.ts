@@ -19,11 +19,10 @@ export class JobTrace {
   sql = 0;
   readonly stages: Stage[] = [];
 
-  /** Closes the stage that ran since the previous mark. */
-  mark(name: string): void {
-    const now = performance.now();
-    this.stages.push({ name, ms: now - this.last, sql: this.sql - this.sqlAtLast });
-    this.last = now;
+  /** Closes the stage that ran since the previous mark (at `at`, a performance.now() taken earlier, else now). */
+  mark(name: string, at = performance.now()): void {
+    this.stages.push({ name, ms: at - this.last, sql: this.sql - this.sqlAtLast });
+    this.last = at;
     this.sqlAtLast = this.sql;
   }
 

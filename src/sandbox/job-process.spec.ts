@@ -28,7 +28,7 @@ describe('JobProcess', () => {
 
   it('captures stdout and stderr line by line, a last line without newline too, and the exit code', async () => {
     const { p, lines } = run('echo out; echo err >&2; printf tail; exit 3');
-    expect(await p.done).toEqual({ exitCode: 3, signal: null, stoppedFor: null, limit: null });
+    expect(await p.done).toEqual({ exitCode: 3, signal: null, stoppedFor: null, limit: null, exitedAt: expect.any(Number) });
     expect(lines).toEqual(expect.arrayContaining([['stdout', 'out'], ['stderr', 'err'], ['stdout', 'tail']]));
     expect(lines).toHaveLength(3);
   });

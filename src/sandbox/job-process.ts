@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { LineSplitter } from './line-splitter';
 
 /** Why the supervisor stopped a process before it exited on its own. */
@@ -44,6 +45,8 @@ export interface JobProcessResult {
   limit: string | null;
   /** The limit fails the job whatever its exit code. */
   limitFatal?: boolean;
+  /** performance.now() when the main process exited (what came after is the sandbox's teardown). */
+  exitedAt: number;
 }
 
 // setTimeout holds 2^31-1 ms at most (24.8 days); a longer timeout is re-armed in steps.
@@ -105,17 +108,17 @@ export class JobProcess {
     this.done = new Promise<JobProcessResult>((resolve, reject) => {
       const streams = { stdout: this.child.stdout!, stderr: this.child.stderr! };
       let open = 2;
-      let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let exit: { code: number | null; signal: NodeJS.Signals | null; at: number } | undefined;
       let killed: Promise<void> | undefined;
       const finish = () => {
         if (!exit || open > 0 || !killed) return;
-        const { code, signal } = exit;
+        const { code, signal, at } = exit;
         this.clearTimers();
         lifeline.destroy();
         void killed
           .then(() => this.launch.limitReached(code, signal))
           .catch(() => null)
-          .then((limit) => resolve({ exitCode: code, signal, stoppedFor: this.stoppedFor, limit: limit?.reason ?? null, ...(limit?.fatal ? { limitFatal: true } : {}) }));
+          .then((limit) => resolve({ exitCode: code, signal, stoppedFor: this.stoppedFor, limit: limit?.reason ?? null, ...(limit?.fatal ? { limitFatal: true } : {}), exitedAt: at }));
       };
       for (const [name, stream] of Object.entries(streams) as Array<['stdout' | 'stderr', NodeJS.ReadableStream]>) {
         const lines = new LineSplitter();
@@ -133,7 +136,7 @@ export class JobProcess {
       });
       this.child.on('exit', (code, signal) => {
         this.exited = true;
-        exit = { code, signal };
+        exit = { code, signal, at: performance.now() };
         // Whatever the job left running goes too; that also closes the pipes it inherited.
         killed = this.launch.kill(this.child.pid!).catch(() => undefined);
         setTimeout(() => {

@@ -92,6 +92,24 @@ export class TrackingRepository {
     return rows.length > 0;
   }
 
+  /**
+   * A job's run and its tags in one statement (a worker writes one per job): user_id and the `mlflow.user` tag are the
+   * owner's username. Nothing happens when the run exists already.
+   */
+  async insertJobRun(run: Omit<NewRun, 'userId'>, tags: KeyValue[]): Promise<void> {
+    const others = tags.filter((t) => t.key !== 'mlflow.user');
+    await this.ds.query(
+      `WITH r AS (
+         INSERT INTO run (id, experiment_id, owner_id, job_id, user_id, status, start_time, run_name, artifact_uri)
+         SELECT $1, $2, $3, $4, coalesce((SELECT username FROM "user" WHERE id = $3), 'unknown'), $5, $6, $7, $8
+         ON CONFLICT (id) DO NOTHING RETURNING id, user_id)
+       INSERT INTO run_tag (run_id, key, value)
+       SELECT r.id, t.k, t.v FROM r, unnest($9::text[], $10::text[]) AS t(k, v)
+       UNION ALL SELECT r.id, 'mlflow.user', r.user_id FROM r`,
+      [run.id, run.experimentId, run.ownerId, run.jobId, run.status, run.startTime, run.runName, run.artifactUri, others.map((t) => t.key), others.map((t) => t.value)],
+    );
+  }
+
   async findRun(id: string, em: EntityManager = this.ds.manager, lock = false): Promise<RunEntity | null> {
     const rows: RunEntity[] = await em.query(`SELECT ${runColumns('r')} FROM run r WHERE r.id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
     return rows[0] ?? null;
@@ -122,11 +140,6 @@ export class TrackingRepository {
 
   async setLifecycle(id: string, stage: 'active' | 'deleted'): Promise<void> {
     await this.ds.query(`UPDATE run SET lifecycle_stage = $2, deleted_time = $3 WHERE id = $1`, [id, stage, stage === 'deleted' ? Date.now() : null]);
-  }
-
-  async username(userId: number): Promise<string> {
-    const rows: Array<{ username: string }> = await this.ds.query(`SELECT username FROM "user" WHERE id = $1`, [userId]);
-    return rows[0]?.username ?? 'unknown';
   }
 
   /** Upserts tags (a second value overwrites). */

@@ -59,17 +59,12 @@ export class TrackingService {
    * username, tags mlflow.runName / mlflow.user plus the given ones. Idempotent: a run that exists is left as it is.
    */
   async startJobRun({ runId, experimentId, ownerId, runName, tags }: { runId: string; experimentId: number; ownerId: number; runName: string; tags: Record<string, string> }): Promise<void> {
-    const username = await this.repo.username(ownerId);
     const jobId = tags['alidade.jobId'] ?? null;
-    await this.repo.transaction(async (em) => {
-      const created = await this.repo.insertRun(
-        { id: runId, experimentId, ownerId, jobId, userId: username, status: 'RUNNING', startTime: Date.now(), runName, artifactUri: artifactUriOf(experimentId, runId) },
-        em,
-      );
-      if (!created) return;
-      const all = { ...tags, 'mlflow.runName': runName, 'mlflow.user': username };
-      await this.repo.setTags(runId, Object.entries(all).map(([key, value]) => ({ key, value })), em);
-    });
+    const all = { ...tags, 'mlflow.runName': runName };
+    await this.repo.insertJobRun(
+      { id: runId, experimentId, ownerId, jobId, status: 'RUNNING', startTime: Date.now(), runName, artifactUri: artifactUriOf(experimentId, runId) },
+      Object.entries(all).map(([key, value]) => ({ key, value })),
+    );
   }
 
   /**
