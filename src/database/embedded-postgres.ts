@@ -5,6 +5,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readF
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../common/net';
+import { JOB_PATH } from '../config/config';
 
 export interface EmbeddedService {
   url: string;
@@ -170,7 +171,7 @@ async function spawnPostgres(bin: string, args: string[], logFile: string, owner
   const child = spawn(bin, args, {
     detached: true,
     stdio: ['ignore', fd, fd],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_MESSAGES: 'C', LANG: 'C' },
+    env: { PATH: JOB_PATH, LC_MESSAGES: 'C', LANG: 'C' },
     ...(owner ?? {}),
   });
   closeSync(fd);
