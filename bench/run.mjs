@@ -145,7 +145,7 @@ async function main() {
     if (only.has('get') || only.has('list')) await seedTo(only.has('list') ? 1_000_000 : 100_000);
     if (only.has('get')) await benchGet();
     if (only.has('list')) await benchList();
-    if (only.has('jobs')) await benchJobs();
+    if (only.has('jobs') || only.has('stages')) await benchJobs({ stagesOnly: !only.has('jobs') });
 
     // ---- Dioptra's unbounded GET /api/job/: time and RSS growth at 10k and 100k rows
     async function benchDioptra() {
@@ -236,7 +236,7 @@ async function main() {
     }
 
     // ---- trivial jobs: the stage table, then submit → finished at concurrency 1 and 2 against the spawn loop
-    async function benchJobs() {
+    async function benchJobs({ stagesOnly }) {
       const workflow = makeTrueWorkflow();
       // One queue per worker set, so each is measured alone: one worker with 1 slot, one with 2, two with 1 each.
       const queues = {};
@@ -314,6 +314,12 @@ async function main() {
         load: load(),
       };
       log(`submit → started p50 ${rows.startLatency.toFixed(1)} ms; stages: ${rows.stages.lines} lines parsed`);
+
+      if (stagesOnly) {
+        workers.forEach((w) => w.kill('SIGTERM'));
+        await sleep(2000);
+        return;
+      }
 
       // -- throughput, interleaved: Alidade at concurrency 1 and 2 (and two workers of 1), the loop in the same sandbox
       const JOBS = 100;
