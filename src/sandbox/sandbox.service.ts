@@ -118,7 +118,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       this.socat = findIn(JOB_PATH, 'socat');
       this.systemArgs = systemBinds();
       const uids = this.uids;
-      if (uids) {
+      if (uids && findIn(JOB_PATH, 'nsenter')) {
         this.forwards = new ForwardNamespaces({
           bwrap: bwrap!,
           socat: this.socat,
@@ -434,9 +434,12 @@ class Box implements JobSandbox {
     const path: TrackingPath = { netns: null, socket: null };
     const tracking = env.MLFLOW_TRACKING_URI ? forwardedUri(env.MLFLOW_TRACKING_URI) : null;
     if (tracking && network === 'none' && this.service.forwardsTracking) {
-      const shared = this.service.forwardNamespaces;
-      if (shared) {
-        this.lease = await shared.lease(tracking.target);
+      // A namespace that cannot be had (bubblewrap cannot make one where the worker runs) costs speed, not the job.
+      this.lease = await this.service.forwardNamespaces?.lease(tracking.target).catch((e: unknown) => {
+        this.service.warn(`[job ${basename(this.dir)}] no shared tracking namespace (${e instanceof Error ? e.message : String(e)}): the forwarder starts in the job's sandbox`);
+        return null;
+      }) ?? null;
+      if (this.lease) {
         path.netns = this.lease.netns;
       } else {
         path.socket = join(this.dir, '.tracking.sock');
