@@ -12,7 +12,7 @@ import { BlobStore } from '../storage/blob-store';
 import { TaskPluginsService } from '../task-plugins/task-plugins.service';
 import { ArchiveEntry, extractArchive, listArchive } from '../workflows/archive';
 import { withoutServerPaths } from '../workflows/job-paths';
-import { findMLproject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
+import { findMLproject, MLProject, parseMLproject, resolveEntryPoint } from '../workflows/mlproject';
 import { JobProcess, StopReason } from '../sandbox/job-process';
 import { formatSize, JobSandbox, SandboxPolicy, SandboxService } from '../sandbox/sandbox.service';
 import { countStatements, JobTrace, withTrace } from './job-trace';
@@ -20,7 +20,7 @@ import { LogBatcher } from './log-batcher';
 import { retry } from './retry';
 import { RunEnd, RunTracker, TrackedRun } from './run-tracker';
 import { ClaimInfo, RunnerRepository } from './runner.repository';
-import { CacheHandle, populate, WorkerCache } from './worker-cache';
+import { CachedWorkflow, CacheHandle, populate, WorkerCache } from './worker-cache';
 
 /** How often a running job's row is re-read: the safety net behind the `job-cancel` message. */
 const STATUS_CHECK_MS = 3000;
@@ -38,6 +38,13 @@ interface RunState {
 }
 
 /** Everything the process needs, resolved before it starts. */
+/** What a workflow's MLproject says, and the files beside it (the entry point's command may name them). */
+interface ParsedProject {
+  projectRel: string;
+  project: MLProject;
+  files: ReadonlySet<string>;
+}
+
 interface PreparedJob {
   command: string;
   cwd: string;
@@ -60,6 +67,7 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
   /** LOG_LEVEL debug/verbose: one line per job with its stages' times and SQL statements (what `npm run bench` reads). */
   private readonly tracing: boolean;
   private readonly running = new Map<string, RunState>();
+  private readonly projects = new WeakMap<CachedWorkflow, ParsedProject>();
   /** Recorded in `worker_host`: which machine and process ran a job. */
   readonly workerHost = `${hostname()}:${process.pid}`;
   private stopping = false;
@@ -287,23 +295,17 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     if (!sha256) throw new Error(`workflow archive ${job.workflowUri} is missing from the store`);
     const cached = await this.cache.workflow(sha256, (tree) => this.unpack(job, sha256, tree));
     trace.mark('workflow-unpack');
-    let entries: ArchiveEntry[];
+    let parsed: ParsedProject;
     try {
-      entries = cached.value.entries;
       // A job running as the worker's own uid could write through a hard link into the cache: it gets copies only.
       await populate(cached.value.tree, workflowDir, { linkLarge: box.uid !== null });
+      trace.mark('workflow-copy');
+      parsed = await this.parsedProject(cached.value);
     } finally {
       cached.release();
     }
-    trace.mark('workflow-copy');
-
-    const mlprojectPath = findMLproject(entries);
-    const projectRel = posix.dirname(mlprojectPath);
-    const prefix = projectRel === '.' ? '' : `${projectRel}/`;
-    const projectDir = join(workflowDir, projectRel);
-    const project = parseMLproject(await readFile(join(workflowDir, mlprojectPath), 'utf8'), mlprojectPath);
-    const projectFiles = new Set(entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));
-    const resolved = resolveEntryPoint(project, projectFiles, job.entryPoint, stringValues(job.parameters), projectDir);
+    const projectDir = join(workflowDir, parsed.projectRel);
+    const resolved = resolveEntryPoint(parsed.project, parsed.files, job.entryPoint, stringValues(job.parameters), projectDir);
     trace.mark('mlproject');
 
     let pluginSource: string | null = null;
@@ -350,6 +352,20 @@ export class JobRunner implements OnModuleInit, OnModuleDestroy {
     } finally {
       await rm(archive, { force: true });
     }
+  }
+
+  /** The workflow's MLproject, parsed once per cached archive (the cache's tree is what every job of it copies). */
+  private async parsedProject(workflow: CachedWorkflow): Promise<ParsedProject> {
+    const known = this.projects.get(workflow);
+    if (known) return known;
+    const path = findMLproject(workflow.entries);
+    const projectRel = posix.dirname(path);
+    const prefix = projectRel === '.' ? '' : `${projectRel}/`;
+    const project = parseMLproject(await readFile(join(workflow.tree, path), 'utf8'), path);
+    const files = new Set(workflow.entries.filter((e) => e.type === 'file' && e.path.startsWith(prefix)).map((e) => e.path.slice(prefix.length)));
+    const parsed = { projectRel, project, files };
+    this.projects.set(workflow, parsed);
+    return parsed;
   }
 
   /** Runs the command to its end (or timeout / cancel / shutdown) and says how it ended. */
