@@ -16,7 +16,7 @@ RUN npm run build && npm prune --omit=dev
 FROM node:22-bookworm-slim AS runtime
 # tini is PID 1: it forwards SIGTERM to Alidade and reaps the job processes that end up re-parented to it.
 # Workers run users' workflows: bash and python3 are what MLproject commands expect. curl serves the health check.
-# The job sandbox: bubblewrap, socat (the tracking forward), setpriv and prlimit (util-linux), kill (procps).
+# The job sandbox: bubblewrap, socat (the tracking forward), setpriv and nsenter (util-linux), kill (procps).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini python3 python-is-python3 curl ca-certificates bubblewrap socat util-linux procps \
  && rm -rf /var/lib/apt/lists/* \
