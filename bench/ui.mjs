@@ -366,6 +366,11 @@ async function main() {
             return false;
           });
           if (!exact) t0 = await page.evaluate(() => window.__clickAt);
+          if (process.env.BENCH_VERBOSE) {
+            // Where the time went after the click: each request's start and end, ms after the click.
+            const w = await page.evaluate((c) => performance.getEntriesByType('resource').filter((e) => e.responseEnd > c).map((e) => `${e.name.replace(/^.*\/(ui|api)\//, '$1/').slice(0, 48)} ${Math.round(e.startTime - c)}–${Math.round(e.responseEnd - c)}`), t0);
+            log(`T5 ${exact ? 'exact' : 'tab'} run ${i}: chart at ${Math.round(drawn - t0)} ms; ${w.join('; ')}`);
+          }
           (exact ? exactTab : tab).push(drawn - t0);
           if (exact) draw.push(await page.evaluate(() => performance.getEntriesByName('alidade:chart').at(-1)?.duration ?? NaN));
           await page.close();
