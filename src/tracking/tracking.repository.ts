@@ -74,6 +74,27 @@ function returned<T>(result: unknown): T[] {
 }
 
 /** Runs and their params, tags, metrics and artifacts: the only writer of the tracking tables. */
+/**
+ * The points a bucketing aggregate picked, in (step, timestamp, value) order: each bucket's lowest and highest point
+ * (one when they are the same point), or its first point when it holds only NaN. Step and timestamp came through
+ * float8 arrays, exact below 2^53, as the v1 reply's numbers are.
+ */
+function pickExtremes(buckets: Array<{ lo: number[] | null; hi: number[] | null; nan: string[] }>): Array<{ value: string; timestamp: string; step: string }> {
+  const out: Array<{ value: number; step: number; timestamp: number }> = [];
+  for (const b of buckets) {
+    if (!b.lo || !b.hi) {
+      out.push({ value: NaN, step: Number(b.nan[0]), timestamp: Number(b.nan[1]) });
+      continue;
+    }
+    const lo = { value: b.lo[0], step: b.lo[1], timestamp: b.lo[2] };
+    const hi = { value: -b.hi[0], step: b.hi[1], timestamp: b.hi[2] };
+    out.push(lo);
+    if (hi.value !== lo.value || hi.step !== lo.step || hi.timestamp !== lo.timestamp) out.push(hi);
+  }
+  out.sort((a, b) => a.step - b.step || a.timestamp - b.timestamp || a.value - b.value);
+  return out.map((p) => ({ value: String(p.value), timestamp: String(p.timestamp), step: String(p.step) }));
+}
+
 @Injectable()
 export class TrackingRepository {
   constructor(@InjectDataSource() readonly ds: DataSource) {}
@@ -292,24 +313,23 @@ export class TrackingRepository {
     } else {
       const b = `$${args.push(bucketing.buckets)}::bigint`;
       const n = `$${args.push(bucketing.total)}::bigint`;
-      // One ranked pass (materialized), each bucket's min and max by hash aggregate, then the first point of each
-      // bucket holding one of them: about 1 s for a million points here, against 2.3 s for two DISTINCT ON sorts.
-      // JIT off: compiling this plan took 300 ms of the 1.4 s here, and the plan is the same every time.
+      // One ranked pass in index order (an incremental sort on step) and one hash aggregate: each bucket's smallest
+      // and largest point as the lexicographic min of [value, step, timestamp] and of [-value, step, timestamp] (so
+      // the first point, by step then timestamp, holding the extreme), NaN left out; a bucket holding only NaN gives
+      // its first point. About 40% faster than ranking into a materialized CTE and joining the extremes back to it
+      // (170 → 105 ms for 100k points here); the points returned are the same.
+      // JIT off: compiling this plan took 300 ms of the 1.4 s here (a million points), and the plan is the same every time.
       rows = await this.ds.transaction(async (em) => {
         await em.query(`SET LOCAL jit = off`);
-        return em.query(
-          `WITH p AS MATERIALIZED (
-             SELECT step, timestamp, value, (row_number() OVER (ORDER BY step, timestamp, value) - 1) * ${b} / ${n} AS bucket FROM (${points}) x
-           ),
-           agg AS (SELECT bucket, min(value) FILTER (WHERE value <> 'NaN') AS lo, max(value) FILTER (WHERE value <> 'NaN') AS hi FROM p GROUP BY bucket),
-           picked AS (
-             SELECT DISTINCT ON (p.bucket, p.value) p.step, p.timestamp, p.value
-               FROM p JOIN agg a ON a.bucket = p.bucket AND (p.value = a.lo OR p.value = a.hi OR a.lo IS NULL)
-              ORDER BY p.bucket, p.value, p.step, p.timestamp
-           )
-           SELECT value::text AS value, timestamp::text AS timestamp, step::text AS step FROM picked ORDER BY picked.step, picked.timestamp, picked.value`,
+        const agg: Array<{ lo: number[] | null; hi: number[] | null; nan: string[] }> = await em.query(
+          `SELECT min(ARRAY[value, step, timestamp]) FILTER (WHERE value <> 'NaN') AS lo,
+                  min(ARRAY[-value, step, timestamp]) FILTER (WHERE value <> 'NaN') AS hi,
+                  min(ARRAY[step, timestamp]) AS nan
+             FROM (SELECT step, timestamp, value, (row_number() OVER (ORDER BY step, timestamp, value) - 1) * ${b} / ${n} AS bucket FROM (${points}) x) p
+            GROUP BY bucket`,
           args,
         );
+        return pickExtremes(agg);
       });
     }
     return rows.map((r) => ({ key, value: Number(r.value), timestamp: r.timestamp, step: r.step }));

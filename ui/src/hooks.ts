@@ -1,13 +1,14 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './lib/api';
-import { retune, subscribe } from './lib/poller';
+import { peek, retune, subscribe } from './lib/poller';
 
 /**
  * Polled data from the shared store. `every` in ms (null: fetch once); `stop(data)` true ends polling for good
  * (terminal jobs). A null key subscribes to nothing.
  */
 export function usePoll<T>(key: string | null, every: number | null, stop?: (d: T) => boolean): { data: T | undefined; error: ApiError | Error | null } {
-  const [state, setState] = useState<{ data: T | undefined; error: ApiError | Error | null; key: string | null }>({ data: undefined, error: null, key });
+  // A cached value renders in the first pass (the subscription below delivers it again, and keeps it fresh).
+  const [state, setState] = useState<{ data: T | undefined; error: ApiError | Error | null; key: string | null }>(() => ({ data: key ? (peek(key) as T | undefined) : undefined, error: null, key }));
   const stopRef = useRef(stop);
   stopRef.current = stop;
   // Subscribed in the commit, before the browser paints (a plain effect waits for the paint and a frame), so a
@@ -24,7 +25,7 @@ export function usePoll<T>(key: string | null, every: number | null, stop?: (d: 
     };
     return subscribe(key, every, fn);
   }, [key, every]);
-  return state.key === key ? state : { data: undefined, error: null };
+  return state.key === key ? state : { data: key ? (peek(key) as T | undefined) : undefined, error: null };
 }
 
 /** An async action's state: busy while running, its error kept for display next to the control. */

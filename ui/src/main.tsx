@@ -164,15 +164,21 @@ function Shell(): JSX.Element {
     let g = false;
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
-      if (e.ctrlKey || e.metaKey || e.altKey || t.closest('input, textarea, select, [contenteditable], dialog')) return;
+      if (e.ctrlKey || e.metaKey || e.altKey || t.closest('input, textarea, select, [contenteditable], dialog[open]')) return;
+      // A key this handler takes is marked (preventDefault) so the page's own keys (j/k on a list) leave it alone.
       if (g) {
         g = false;
         const to = { l: '/ui/', j: '/ui/jobs', e: '/ui/experiments', q: '/ui/queues' }[e.key];
-        if (to) navigate(to);
+        if (to) {
+          e.preventDefault();
+          navigate(to);
+        }
         return;
       }
-      if (e.key === 'g') g = true;
-      else if (e.key === '?') help.current?.showModal();
+      if (e.key === 'g') {
+        e.preventDefault();
+        g = true;
+      } else if (e.key === '?') help.current?.showModal();
       else if (e.key === '/') {
         const s = document.querySelector<HTMLInputElement>('main input[type=search]');
         if (s) {
@@ -181,8 +187,9 @@ function Shell(): JSX.Element {
         }
       }
     };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
+    // Capture: before the pages' own document listeners (theirs are added first, child effects running first).
+    document.addEventListener('keydown', onKey, true);
+    return () => document.removeEventListener('keydown', onKey, true);
   }, []);
 
   if (path.startsWith('/login')) return <Login />;

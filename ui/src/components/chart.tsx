@@ -33,7 +33,7 @@ export function loadChart(): Promise<typeof import('./chart-impl')> {
  * One metric chart: a <figure> captioned by the metric key, with the text summary and a "View as table" toggle.
  * The canvas is drawn by uPlot from the lazy chunk. `x` and every series are aligned arrays.
  */
-export function MetricFigure(props: { title: string; total: number; x: number[]; series: { label: string; values: (number | null)[] }[]; logY?: boolean; xLabel?: string; sync?: string; note?: string }): JSX.Element {
+export function MetricFigure(props: { title: string; total: number; x: number[]; series: { label: string; values: (number | null)[] }[]; logY?: boolean; xLabel?: string; sync?: string; note?: string; hidden?: string[]; onToggle?: (label: string, show: boolean) => void }): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
   const [table, setTable] = useState(false);
   const [failed, setFailed] = useState<string | null>(null);
@@ -48,7 +48,7 @@ export function MetricFigure(props: { title: string; total: number; x: number[];
       .then(({ draw }) => {
         if (gone) return;
         el.textContent = '';
-        const o: ChartOptions = { width: Math.max(280, el.clientWidth || 600), height: 240, x: props.x, series: props.series, logY: props.logY, xLabel: props.xLabel ?? 'step', sync: props.sync, dark };
+        const o: ChartOptions = { width: Math.max(280, el.clientWidth || 600), height: 240, x: props.x, series: props.series, logY: props.logY, xLabel: props.xLabel ?? 'step', sync: props.sync, dark, hidden: props.hidden, onToggle: props.onToggle };
         chart = draw(el, o);
       })
       .catch((e: Error) => setFailed(e.message));
@@ -59,7 +59,7 @@ export function MetricFigure(props: { title: string; total: number; x: number[];
       ro.disconnect();
       chart?.destroy();
     };
-  }, [props.x, props.series, props.logY, table]);
+  }, [props.x, props.series, props.logY, table, props.hidden?.join()]);
   const summary = main ? summarize(props.total, props.x, main.values) : `${props.total} points`;
   return (
     <figure class="chart" aria-label={props.title}>

@@ -151,6 +151,26 @@ export function subscribe(key: string, every: number | null, fn: Listener): () =
   };
 }
 
+/** The cached value of a key, if any (a view's first render shows it without waiting for its subscription). */
+export function peek(key: string): unknown {
+  return entries.get(key)?.data;
+}
+
+/**
+ * Fetches a key into the store once, without subscribing, when nothing has it yet: a page loads what its next tab
+ * will read (the job page, its run for the Metrics tab) so the tab's first render has it. Kept 60 s, as after an
+ * unsubscribe.
+ */
+export function prefetch(key: string): void {
+  if (entries.has(key) || !visible()) return;
+  const e: Entry = { key, data: undefined, error: null, at: 0, subs: new Map(), timer: null, inFlight: false, failures: 0 };
+  entries.set(key, e);
+  void fetchNow(e);
+  setTimeout(() => {
+    if (!e.subs.size && entries.get(key) === e) entries.delete(key);
+  }, 60_000);
+}
+
 /** Changes one subscription's interval (a job became terminal: null). */
 export function retune(key: string, fn: Listener, every: number | null): void {
   const e = entries.get(key);

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Confirm, JobLink, Since, Status } from '../components/common';
 import { LogViewer } from '../components/log-viewer';
 import { useAction, usePoll, useTick } from '../hooks';
@@ -38,17 +38,31 @@ export function Board(): JSX.Element {
       position.set(j.id, n);
     }
   const parents = new Map(list.map((j) => [j.id, j]));
+  // Asks the job panel to open its cancel confirmation (the `c` key); a counter, so each press asks again.
+  const [cancelAsk, setCancelAsk] = useState(0);
   const onKey = (e: KeyboardEvent) => {
-    if ((e.target as HTMLElement).closest('input, select, button, [role=log]')) return;
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || (e.target as HTMLElement).closest('input, select, button, textarea, dialog[open], [role=log]')) return;
     if (e.key === 'j' || e.key === 'k') {
       e.preventDefault();
       const c = Math.max(0, Math.min(list.length - 1, cursor + (e.key === 'j' ? 1 : -1)));
       setCursor(c);
       if (list[c]) setQuery({ job: list[c].id });
-    } else if (e.key === 'Enter' && list[cursor]) navigate(`/ui/jobs/${list[cursor].id}`);
+    } else if (e.key === 'Enter' && list[cursor] && !(e.target as HTMLElement).closest('a')) navigate(`/ui/jobs/${list[cursor].id}`);
+    else if (e.key === 'c' && jobId) {
+      e.preventDefault();
+      setCancelAsk((n) => n + 1);
+    }
   };
+  // The board's keys work wherever the focus is (outside fields, links and buttons), as on the Jobs page.
+  const keyRef = useRef(onKey);
+  keyRef.current = onKey;
+  useEffect(() => {
+    const l = (e: KeyboardEvent) => keyRef.current(e);
+    document.addEventListener('keydown', l);
+    return () => document.removeEventListener('keydown', l);
+  }, []);
   return (
-    <section class="board" onKeyDown={onKey}>
+    <section class="board">
       <h1 class="sr-only">Lab board</h1>
       <div class="col queues-col">
         <h2>Queues</h2>
@@ -127,19 +141,26 @@ export function Board(): JSX.Element {
           })}
         </ul>
       </div>
-      <div class="col panel-col">{jobId ? <JobPanel id={jobId} /> : <p class="muted">Select a job to see its log and metrics here.</p>}</div>
+      <div class="col panel-col">{jobId ? <JobPanel id={jobId} cancelAsk={cancelAsk} /> : <p class="muted">Select a job to see its log and metrics here.</p>}</div>
     </section>
   );
 }
 
-function JobPanel({ id }: { id: string }): JSX.Element {
+function JobPanel({ id, cancelAsk }: { id: string; cancelAsk: number }): JSX.Element {
   const { job, error } = useJob(id);
   const { me } = useMe();
   const [confirm, setConfirm] = useState(false);
   const act = useAction();
+  const terminal = job ? TERMINAL.has(job.status) : true;
+  const mayCancel = !!job && !terminal && (me?.admin || me?.username === job.username);
+  // `c` on the board: the same confirmation as the button, only when the button is there.
+  const asked = useRef(cancelAsk);
+  useEffect(() => {
+    if (cancelAsk !== asked.current && mayCancel) setConfirm(true);
+    asked.current = cancelAsk;
+  }, [cancelAsk]);
   if (error && !job) return <Alert error={error.message} />;
   if (!job) return <p class="muted">Loading…</p>;
-  const terminal = TERMINAL.has(job.status);
   return (
     <div>
       <h2>
@@ -151,7 +172,7 @@ function JobPanel({ id }: { id: string }): JSX.Element {
         <li>{job.endedAt ? <>ended after <Since from={job.startedAt ?? job.createdAt} to={job.endedAt} /> ({job.status}{job.failureReason ? `: ${job.failureReason}` : ''})</> : job.startedAt ? <>running for <Since from={job.startedAt} /></> : ''}</li>
       </ol>
       <div class="row">
-        {!terminal && (me?.admin || me?.username === job.username) && (
+        {mayCancel && (
           <button type="button" class="danger" onClick={() => setConfirm(true)}>
             Cancel job
           </button>

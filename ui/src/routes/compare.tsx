@@ -19,6 +19,12 @@ export function Compare(): JSX.Element {
   const diff = query.get('diff') !== '0';
   const smooth = Number(query.get('smooth') ?? 0) || 0;
   const logY = query.get('log') === '1';
+  // Series hidden from the charts, by job short id (MLflow's deselected_curves): in the URL, kept by a reload.
+  const hidden = (query.get('hidden') ?? '').split(',').filter(Boolean);
+  const setShown = (label: string, show: boolean) => {
+    const next = show ? hidden.filter((h) => h !== label) : [...new Set([...hidden, label])];
+    setQuery({ hidden: next.length ? next.join(',') : null });
+  };
   const [entries, setEntries] = useState<Entry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
@@ -108,9 +114,17 @@ export function Compare(): JSX.Element {
           </label>
         ))}
       </fieldset>
+      <fieldset>
+        <legend>Series</legend>
+        {entries.map((e) => (
+          <label class="check" key={e.job.id}>
+            <input type="checkbox" checked={!hidden.includes(shortId(e.job.id))} onChange={(ev) => setShown(shortId(e.job.id), ev.currentTarget.checked)} /> Show {shortId(e.job.id)}
+          </label>
+        ))}
+      </fieldset>
       <div class="charts">
         {shown.map((k) => (
-          <CompareChart key={k} name={k} entries={entries.filter((e) => e.run?.metrics[k])} smooth={smooth} logY={logY} />
+          <CompareChart key={k} name={k} entries={entries.filter((e) => e.run?.metrics[k])} smooth={smooth} logY={logY} hidden={hidden} onToggle={setShown} />
         ))}
       </div>
     </section>
@@ -118,7 +132,7 @@ export function Compare(): JSX.Element {
 }
 
 /** One key, one series per job, aligned on the union of their steps (gaps where a job has no point). */
-function CompareChart({ name, entries, smooth, logY }: { name: string; entries: Entry[]; smooth: number; logY: boolean }): JSX.Element {
+function CompareChart({ name, entries, smooth, logY, hidden, onToggle }: { name: string; entries: Entry[]; smooth: number; logY: boolean; hidden: string[]; onToggle: (label: string, show: boolean) => void }): JSX.Element {
   const [data, setData] = useState<{ x: number[]; series: { label: string; values: (number | null)[] }[]; total: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -141,7 +155,7 @@ function CompareChart({ name, entries, smooth, logY }: { name: string; entries: 
   }, [name, entries.map((e) => e.job.id + (e.run?.metrics[name]?.step ?? '')).join(), smooth]);
   if (error) return <Alert error={error} />;
   if (!data) return <Loading what={name} />;
-  return <MetricFigure title={name} total={data.total} x={data.x} series={data.series} logY={logY} sync="compare" />;
+  return <MetricFigure title={name} total={data.total} x={data.x} series={data.series} logY={logY} sync="compare" hidden={hidden} onToggle={onToggle} />;
 }
 
 /** /ui/runs/:runId → the job whose run it is (tag alidade.jobId), else a plain run page. */

@@ -1,12 +1,12 @@
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { loadChart, MetricFigure, ViewControls } from '../components/chart';
 import { Alert, Confirm, Head, JobLink, KvRows, Loading, Since, Status } from '../components/common';
 import { LogViewer } from '../components/log-viewer';
 import { useAction, usePoll, useTick } from '../hooks';
 import { api, ApiError, download, type Job, type Pagination, type Run } from '../lib/api';
 import { bytes, shortId, TERMINAL, when } from '../lib/format';
-import { refresh, refreshAll } from '../lib/poller';
+import { prefetch, refresh, refreshAll } from '../lib/poller';
 import { ema, metricValue, toSeries } from '../lib/series';
 import { Link, navigate, setQuery, useLocation } from '../router';
 import { useMe } from '../session';
@@ -32,6 +32,16 @@ export function JobPage({ id, tab }: { id: string; tab: string }): JSX.Element {
   const act = useAction();
   useTick(1000);
   useEffect(() => void (document.title = `Job ${shortId(id)} · Alidade`), [id]);
+  // What the Metrics tab needs before it can ask for a series: the run (its metric keys), fetched once the job has
+  // one, and the chart chunk, fetched when the browser is idle. A click on the tab then starts the series request in
+  // its first render instead of after a run round trip (T5).
+  const hasRun = !!job?.mlflowRunId;
+  useEffect(() => {
+    if (!hasRun) return;
+    prefetch(`/api/v1/jobs/${id}/run`);
+    const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 200));
+    idle(() => void loadChart().catch(() => undefined));
+  }, [id, hasRun]);
   if (error && !job) return <Alert error={error.message} />;
   if (!job) return <Loading what="the job" />;
   const terminal = TERMINAL.has(job.status);
@@ -295,7 +305,8 @@ function MetricChart({ job, name, latest, x, logY, smooth, exact }: { job: Job; 
   const [data, setData] = useState<Loaded | null>(null);
   const [error, setError] = useState<string | null>(null);
   const stamp = `${latest.step}:${latest.timestamp}`;
-  useEffect(() => {
+  // In the commit, not after the paint: the request leaves in the render that shows the tab.
+  useLayoutEffect(() => {
     let gone = false;
     loadSeries(job, name, exact)
       .then((d) => !gone && setData(d))

@@ -1,10 +1,11 @@
 import type { JSX } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Alert, Head, JobLink, Since, Status } from '../components/common';
 import { useAction, usePoll, useTick } from '../hooks';
 import { api, type Experiment, type Job, type Pagination, type Queue } from '../lib/api';
 import { between, isUuid, STATUSES, TERMINAL } from '../lib/format';
 import { refreshAll } from '../lib/poller';
+import { fmtNum, metricValue } from '../lib/series';
 import { decodeState, encodeState } from '../lib/url';
 import { Link, navigate, setQuery, useLocation } from '../router';
 
@@ -18,6 +19,8 @@ export const JOBS_SCHEMA = {
   sort: { kind: 'enum', values: ['createdAt', 'lastModified', 'status'], default: 'createdAt' },
   order: { kind: 'enum', values: ['desc', 'asc'], default: 'desc' },
   offset: { kind: 'int', default: 0, min: 0 },
+  // Metric columns: the latest value of these keys per row (MLflow's runs table, DASHBOARD.md §2.3 Jobs).
+  cols: { kind: 'list', default: [] as string[] },
 } as const;
 
 export function jobsQuery(s: ReturnType<typeof decodeState<typeof JOBS_SCHEMA>>, fixedExperiment?: number): string {
@@ -63,6 +66,9 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
   // The filters' choices load after the first page of rows, so they do not compete with it on a busy server.
   const queues = usePoll<{ queues: Queue[] }>(data ? '/api/v1/queues' : null, 5000).data?.queues ?? [];
   const exps = usePoll<{ experiments: Experiment[] }>(experimentId || !data ? null : '/api/v1/experiments?limit=1000&sortBy=name', 10_000).data?.experiments ?? [];
+  const latest = useLatestMetrics(s.cols.length ? (data?.jobs ?? []) : [], s.cols.length > 0, data);
+  const [colsText, setColsText] = useState(s.cols.join(', '));
+  useEffect(() => setColsText(s.cols.join(', ')), [s.cols.join()]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [cursor, setCursor] = useState(0);
   const [anchor, setAnchor] = useState<number | null>(null);
@@ -91,7 +97,7 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
   };
 
   const onKey = (e: KeyboardEvent) => {
-    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || (e.target as HTMLElement).closest('input, select, button, textarea, dialog, [role=log]')) return;
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || (e.target as HTMLElement).closest('input, select, button, textarea, dialog[open], [role=log]')) return;
     const move = (to: number) => {
       e.preventDefault();
       const c = Math.max(0, Math.min(jobs.length - 1, to));
@@ -207,6 +213,19 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
             <option value="status:asc">status</option>
           </select>
         </label>
+        <label>
+          Metric columns
+          <input
+            value={colsText}
+            size={14}
+            placeholder="loss, acc"
+            onInput={(e) => setColsText(e.currentTarget.value)}
+            onChange={(e) => {
+              const keys = [...new Set(e.currentTarget.value.split(',').map((k) => k.trim()).filter(Boolean))];
+              setQuery({ cols: keys.length ? keys.join(',') : null });
+            }}
+          />
+        </label>
         <input type="search" aria-label="Find job by id" placeholder="paste a job id" value={find} onInput={(e) => setFind(e.currentTarget.value)} />
         {encodeState(JOBS_SCHEMA, { ...s, offset: 0 }) !== '' && (
           <Link href={location.pathname}>Clear filters</Link>
@@ -233,7 +252,7 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
       <Alert error={error?.message} />
       <div class="table-wrap" tabIndex={0} aria-label="Jobs table: j/k move, x select, Enter open, Home/End first/last page">
         <table ref={table} aria-label="Jobs" aria-rowcount={total + 1} class="grid">
-          <Head rowIndex={1} cols={[<span class="sr-only">Select</span>, 'status', 'id', 'experiment', 'queue', 'entry point', 'parameters', 'user', 'created', 'duration', 'exit', 'reason']} />
+          <Head rowIndex={1} cols={[<span class="sr-only">Select</span>, 'status', 'id', 'experiment', 'queue', 'entry point', 'parameters', 'user', 'created', 'duration', 'exit', 'reason', ...s.cols]} />
           <tbody>
             {jobs.map((j, i) => (
               <tr key={j.id} aria-rowindex={s.offset + i + 2} class={`${i === cursor ? "cursor" : ""}${selected.has(j.id) ? " selected" : ""}`} onClick={(e) => e.shiftKey && toggle(i, true)}>
@@ -265,6 +284,15 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
                 <td>{j.startedAt ? between(j.startedAt, j.endedAt) : ''}</td>
                 <td>{j.exitCode ?? ''}</td>
                 <td>{j.failureReason ?? ''}</td>
+                {s.cols.map((k) => {
+                  const m = j.mlflowRunId ? latest.get(j.mlflowRunId)?.get(k) : undefined;
+                  const v = m === undefined ? null : metricValue(m);
+                  return (
+                    <td key={`m-${k}`} class="num">
+                      {m === undefined ? '' : v === null ? String(m) : fmtNum(v)}
+                    </td>
+                  );
+                })}
               </tr>
             ))}
           </tbody>
@@ -277,6 +305,33 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
       </div>
     </div>
   );
+}
+
+/**
+ * The latest value of every metric of the page's runs: one `runs/search` per page of rows (its run ids in one
+ * `attributes.run_id IN (...)` filter), made again when the page's rows change (each poll returns a new page object).
+ */
+function useLatestMetrics(jobs: Job[], on: boolean, page: unknown): Map<string, Map<string, number | string>> {
+  const [out, setOut] = useState<Map<string, Map<string, number | string>>>(new Map());
+  const runIds = jobs.map((j) => j.mlflowRunId).filter((r): r is string => !!r && /^[0-9a-zA-Z_-]+$/.test(r));
+  const experiments = useMemo(() => [...new Set(jobs.filter((j) => j.mlflowRunId).map((j) => String(j.experimentId)))], [page]);
+  useEffect(() => {
+    if (!on || !runIds.length) return setOut(new Map());
+    let gone = false;
+    api<{ runs?: { info: { run_id: string }; data?: { metrics?: { key: string; value: number | string }[] } }[] }>('/api/2.0/mlflow/runs/search', {
+      method: 'POST',
+      json: { experiment_ids: experiments, filter: `attributes.run_id IN (${runIds.map((r) => `'${r}'`).join(', ')})`, max_results: runIds.length },
+    })
+      .then((r) => {
+        if (gone) return;
+        setOut(new Map((r.runs ?? []).map((run) => [run.info.run_id, new Map((run.data?.metrics ?? []).map((m) => [m.key, m.value]))])));
+      })
+      .catch(() => undefined);
+    return () => {
+      gone = true;
+    };
+  }, [on, runIds.join(), page]);
+  return out;
 }
 
 function Pager({ offset, total, last, go }: { offset: number; total: number; last: number; go: (o: number) => void }): JSX.Element {

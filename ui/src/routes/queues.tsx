@@ -15,6 +15,7 @@ export function LockControl({ queue, onError }: { queue: Queue; onError: (m: str
   const [busy, setBusy] = useState(false);
   if (!me?.admin) return <span class={queue.locked ? 'badge locked' : 'badge'}>{queue.locked ? 'Locked' : 'Unlocked'}</span>;
   const flip = async () => {
+    if (busy) return;
     setBusy(true);
     onError(null);
     try {
@@ -26,8 +27,9 @@ export function LockControl({ queue, onError }: { queue: Queue; onError: (m: str
       setBusy(false);
     }
   };
+  // Busy is aria-disabled, not disabled: a disabled button loses the keyboard focus, and Space could not flip it back.
   return (
-    <button type="button" role="switch" aria-checked={queue.locked} aria-label={`Lock ${queue.name}`} class="switch" disabled={busy} onClick={() => void flip()}>
+    <button type="button" role="switch" aria-checked={queue.locked} aria-label={`Lock ${queue.name}`} class="switch" aria-disabled={busy || undefined} onClick={() => void flip()}>
       <span class="knob" aria-hidden="true" />
       <span aria-hidden="true">{queue.locked ? 'Locked' : 'Unlocked'}</span>
     </button>

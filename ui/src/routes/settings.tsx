@@ -5,7 +5,7 @@ import { useAction, usePoll } from '../hooks';
 import { api, type Token, type User } from '../lib/api';
 import { when } from '../lib/format';
 import { refresh } from '../lib/poller';
-import { Link } from '../router';
+import { Link, setQuery, useLocation } from '../router';
 import { setMe, useMe } from '../session';
 
 const TOKENS = '/api/v1/tokens?limit=1000';
@@ -188,8 +188,18 @@ export function Profile(): JSX.Element {
 
 export function Users(): JSX.Element {
   const { me } = useMe();
-  const [q, setQ] = useState('');
-  const key = `/api/v1/users?limit=1000&sortBy=username${q ? `&name=${encodeURIComponent(q)}` : ''}`;
+  // Filters in the URL (?name=&admin=&active=), as every list's.
+  const { query } = useLocation();
+  const q = query.get('name') ?? '';
+  const adminFilter = query.get('admin') ?? '';
+  const activeFilter = query.get('active') ?? '';
+  const [qText, setQText] = useState(q);
+  useEffect(() => setQText(q), [q]);
+  const filter = new URLSearchParams({ limit: '1000', sortBy: 'username' });
+  if (q) filter.set('name', q);
+  if (adminFilter === 'true' || adminFilter === 'false') filter.set('admin', adminFilter);
+  if (activeFilter === 'true' || activeFilter === 'false') filter.set('active', activeFilter);
+  const key = `/api/v1/users?${filter}`;
   const { data, error } = usePoll<{ users: User[] }>(me?.admin ? key : null, null);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -209,7 +219,25 @@ export function Users(): JSX.Element {
   return (
     <section>
       <h1>Users</h1>
-      <input type="search" aria-label="Search users" placeholder="name contains" value={q} onChange={(e) => setQ(e.currentTarget.value)} />
+      <form class="filters" aria-label="User filters" onSubmit={(e) => e.preventDefault()}>
+        <input type="search" aria-label="Search users" placeholder="name contains" value={qText} onInput={(e) => setQText(e.currentTarget.value)} onChange={(e) => setQuery({ name: e.currentTarget.value.trim() || null })} />
+        <label>
+          Admin
+          <select value={adminFilter} onChange={(e) => setQuery({ admin: e.currentTarget.value || null })}>
+            <option value="">all</option>
+            <option value="true">admins</option>
+            <option value="false">not admins</option>
+          </select>
+        </label>
+        <label>
+          Active
+          <select value={activeFilter} onChange={(e) => setQuery({ active: e.currentTarget.value || null })}>
+            <option value="">all</option>
+            <option value="true">active</option>
+            <option value="false">inactive</option>
+          </select>
+        </label>
+      </form>
       <Alert error={error?.message} />
       <Alert error={act.error} fields={act.fields} />
       <table aria-label="Users" class="grid">

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { Alert, Field } from '../components/common';
 import { usePoll } from '../hooks';
 import { api, ApiError, raw, type EntryPointSpec, type Experiment, type Job, type Queue } from '../lib/api';
-import { when } from '../lib/format';
+import { shortId, when } from '../lib/format';
 import { parseMlproject } from '../lib/mlproject';
 import { navigate, useLocation } from '../router';
 
@@ -32,6 +32,8 @@ export function Submit(): JSX.Element {
   const rerun = query.get('rerun');
   const exps = usePoll<{ experiments: Experiment[] }>('/api/v1/experiments?limit=1000&sortBy=name&archived=false', null).data?.experiments;
   const queues = usePoll<{ queues: Queue[] }>('/api/v1/queues?limit=1000&sortBy=id', null).data?.queues;
+  // The depends-on picker's choices: the newest jobs (any id can still be typed or pasted).
+  const recent = usePoll<{ jobs: Job[] }>('/api/v1/jobs?limit=50&sortBy=createdAt&orderBy=desc', null).data?.jobs;
   const [experiment, setExperiment] = useState(query.get('experiment') ?? '');
   const [queue, setQueue] = useState(query.get('queue') ?? '');
   const [file, setFile] = useState<Blob | null>(null);
@@ -237,8 +239,16 @@ export function Submit(): JSX.Element {
         <Field label="Timeout" id="f-timeout" error={fields.timeout}>
           <input id="f-timeout" value={timeout} pattern="^\d+[smhd]?$" onInput={(e) => setTimeoutValue(e.currentTarget.value)} />
         </Field>
-        <Field label="Depends on (job id)" id="f-dep" error={fields.dependsOn}>
-          <input id="f-dep" value={dependsOn} onInput={(e) => setDependsOn(e.currentTarget.value)} />
+        <Field label="Depends on" id="f-dep" error={fields.dependsOn}>
+          <input id="f-dep" list="f-dep-jobs" placeholder="none (or a job id)" aria-describedby="f-dep-t" value={dependsOn} onInput={(e) => setDependsOn(e.currentTarget.value)} />
+          <datalist id="f-dep-jobs">
+            {recent?.map((j) => (
+              <option key={j.id} value={j.id} label={`${shortId(j.id)} · ${j.entryPoint} · ${j.status} · ${j.experimentName}`} />
+            ))}
+          </datalist>
+          <span id="f-dep-t" class="muted small-text">
+            {dependsOn && recent?.find((j) => j.id === dependsOn.trim()) ? `runs after ${shortId(dependsOn.trim())} (${recent.find((j) => j.id === dependsOn.trim())!.status}) finishes` : 'the job waits (deferred) until this one finishes'}
+          </span>
         </Field>
         <Alert error={error} />
         <button type="submit" class="primary" disabled={busy}>
