@@ -68,3 +68,14 @@ export function useTick(ms: number): number {
   }, [ms]);
   return n;
 }
+
+/** A page's keys, wherever the focus is: `onKey` (the latest one rendered) gets every keydown of the document. */
+export function useDocumentKeys(onKey: (e: KeyboardEvent) => void): void {
+  const keyRef = useRef(onKey);
+  keyRef.current = onKey;
+  useEffect(() => {
+    const l = (e: KeyboardEvent) => keyRef.current(e);
+    document.addEventListener('keydown', l);
+    return () => document.removeEventListener('keydown', l);
+  }, []);
+}

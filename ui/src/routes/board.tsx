@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert, Confirm, JobLink, Since, Status } from '../components/common';
 import { LogViewer } from '../components/log-viewer';
-import { useAction, usePoll, useTick } from '../hooks';
+import { useAction, useDocumentKeys, usePoll, useTick } from '../hooks';
 import { api, type Job, type Pagination, type Queue } from '../lib/api';
 import { shortId, TERMINAL } from '../lib/format';
 import { refresh, refreshAll } from '../lib/poller';
@@ -54,13 +54,7 @@ export function Board(): JSX.Element {
     }
   };
   // The board's keys work wherever the focus is (outside fields, links and buttons), as on the Jobs page.
-  const keyRef = useRef(onKey);
-  keyRef.current = onKey;
-  useEffect(() => {
-    const l = (e: KeyboardEvent) => keyRef.current(e);
-    document.addEventListener('keydown', l);
-    return () => document.removeEventListener('keydown', l);
-  }, []);
+  useDocumentKeys(onKey);
   return (
     <section class="board">
       <h1 class="sr-only">Lab board</h1>

@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Alert, Head, JobLink, Since, Status } from '../components/common';
-import { useAction, usePoll, useTick } from '../hooks';
+import { useAction, useDocumentKeys, usePoll, useTick } from '../hooks';
 import { api, type Experiment, type Job, type Pagination, type Queue } from '../lib/api';
 import { between, isUuid, STATUSES, TERMINAL } from '../lib/format';
 import { refreshAll } from '../lib/poller';
@@ -141,13 +141,7 @@ export function JobsTable({ experimentId }: { experimentId?: number }): JSX.Elem
     });
 
   // The page's keys work wherever the focus is (outside fields): j/k, x, Enter, Home/End, PageUp/PageDown.
-  const keyRef = useRef(onKey);
-  keyRef.current = onKey;
-  useEffect(() => {
-    const l = (e: KeyboardEvent) => keyRef.current(e);
-    document.addEventListener('keydown', l);
-    return () => document.removeEventListener('keydown', l);
-  }, []);
+  useDocumentKeys(onKey);
 
   const onFind = (e: Event) => {
     e.preventDefault();
