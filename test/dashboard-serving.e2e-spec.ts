@@ -43,6 +43,19 @@ describe('dashboard serving', () => {
     expect((await request(server).get('/ui/')).text).toContain('v2');
   });
 
+  it("announces the index's stylesheet and module scripts in a Link header (preloads, as the tags' CORS mode)", async () => {
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<html><head><script type="module" crossorigin src="/ui/assets/index-a1.js"></script><link rel="modulepreload" crossorigin href="/ui/assets/vendor-b2.js"><link rel="stylesheet" crossorigin href="/ui/assets/index-c3.css"></head><body></body></html>',
+    );
+    const res = await request(app()).get('/ui/jobs');
+    expect(res.headers.link).toBe('</ui/assets/index-c3.css>; rel=preload; as=style; crossorigin, </ui/assets/index-a1.js>; rel=modulepreload; crossorigin, </ui/assets/vendor-b2.js>; rel=modulepreload; crossorigin');
+    writeFileSync(join(dir, 'index.html'), '<html><head></head><body>none</body></html>');
+    utimesSync(join(dir, 'index.html'), new Date(), new Date(Date.now() + 5000));
+    expect((await request(app()).get('/ui/')).headers.link).toBeUndefined();
+  });
+
   it('serves assets precompressed by Accept-Encoding with an immutable cache; a missing one is a plain 404', async () => {
     mkdirSync(join(dir, 'assets'));
     writeFileSync(join(dir, 'index.html'), '<html><head></head></html>');
