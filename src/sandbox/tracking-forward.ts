@@ -6,7 +6,7 @@ export const FORWARD_PORT = 5000;
 /**
  * Connections a job may hold open through its forward at once (an MLflow client pools a handful). Each one costs the
  * worker two sockets (and the API one more): without a cap a job's processes could take every file descriptor of the
- * worker; beyond it, new connections are closed at once.
+ * worker; beyond it, the worker closes new ones at once and the forwarders (socat, python3) leave them queued.
  */
 export const FORWARD_MAX_CONNECTIONS = 64;
 
